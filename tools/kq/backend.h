@@ -1,0 +1,68 @@
+// What a kq command talks to: a store opened in-process (`--data DIR`) or a running kqd
+// (`--server HOST:PORT`). Commands are written once against this interface.
+#ifndef KQ_TOOLS_KQ_BACKEND_H_
+#define KQ_TOOLS_KQ_BACKEND_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "query/result.h"
+#include "storage/store.h"
+
+namespace kq::cli {
+
+struct ImportRequest {
+  std::vector<std::string> files;  // JSON lines or EventList; plain, .gz or .zst
+  std::string env;
+  std::string cluster;
+};
+
+struct ImportProgress {
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;  // sum of file sizes on disk (compressed sizes for .gz/.zst)
+  uint64_t events = 0;
+};
+
+struct ImportSummary {
+  uint64_t stored = 0;
+  uint64_t duplicates = 0;
+  uint64_t quarantined = 0;
+};
+
+// One implementation per connection kind. Not thread-safe; one command at a time.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  [[nodiscard]] virtual absl::Status Query(const std::string& text, const std::string& env,
+                                           query::RowSink& sink, query::QueryStats* stats) = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::string> Explain(const std::string& text,
+                                                            const std::string& env) = 0;
+  // Streams events matching `text` (a where-pipeline) as they arrive, until `sink` fails or
+  // the process is interrupted. Needs a server.
+  [[nodiscard]] virtual absl::Status Tail(const std::string& text, const std::string& env,
+                                          query::RowSink& sink) = 0;
+  [[nodiscard]] virtual absl::StatusOr<ImportSummary> Import(
+      const ImportRequest& request, const std::function<void(const ImportProgress&)>& progress) = 0;
+  // Every environment when `env` is empty.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<storage::EnvironmentStats>> Stats(
+      const std::string& env) = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::vector<storage::QuarantineRecord>> ListQuarantine(
+      const std::string& env, size_t limit) = 0;
+  [[nodiscard]] virtual absl::StatusOr<storage::QuarantineRecord> GetQuarantine(
+      const std::string& env, uint64_t id) = 0;
+};
+
+// Opens the store under `data_dir` in-process (its lock keeps a running kqd out).
+[[nodiscard]] absl::StatusOr<std::unique_ptr<Backend>> OpenEmbedded(const std::string& data_dir);
+// Connects to kqd at `address` (HOST:PORT). Unavailable (exit code 3) if it cannot connect.
+[[nodiscard]] absl::StatusOr<std::unique_ptr<Backend>> ConnectRemote(const std::string& address);
+
+}  // namespace kq::cli
+
+#endif  // KQ_TOOLS_KQ_BACKEND_H_

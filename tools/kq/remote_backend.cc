@@ -1,0 +1,289 @@
+// Backend over gRPC to a running kqd.
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "common/strings.h"
+#include "kq/v1/admin.grpc.pb.h"
+#include "kq/v1/ingest.grpc.pb.h"
+#include "kq/v1/query.grpc.pb.h"
+#include "storage/compressed_file.h"
+#include "tools/kq/backend.h"
+
+namespace kq::cli {
+namespace {
+
+constexpr size_t kChunkBytes = 4u << 20;
+constexpr auto kConnectTimeout = std::chrono::seconds(5);
+
+absl::Status FromGrpc(const grpc::Status& s, const std::string& address) {
+  if (s.ok()) return absl::OkStatus();
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    return absl::UnavailableError(absl::StrCat("cannot reach kqd at ", address, ": ",
+                                               s.error_message(), " (is kqd running?)"));
+  }
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+}
+
+query::Value FromProto(const v1::Value& v) {
+  switch (v.kind_case()) {
+    case v1::Value::kBoolValue:
+      return v.bool_value();
+    case v1::Value::kIntValue:
+      return v.int_value();
+    case v1::Value::kDoubleValue:
+      return v.double_value();
+    case v1::Value::kStringValue:
+      return v.string_value();
+    case v1::Value::kDatetimeMicros:
+      return query::Datetime{v.datetime_micros()};
+    case v1::Value::kTimespanMicros:
+      return query::Timespan{v.timespan_micros()};
+    case v1::Value::kJson:
+      return query::Json{v.json()};
+    case v1::Value::KIND_NOT_SET:
+      break;
+  }
+  return std::monostate{};
+}
+
+// Feeds a Query or Tail response stream into `sink`.
+absl::Status Drain(grpc::ClientReaderInterface<v1::QueryResponse>& reader, query::RowSink& sink,
+                   query::QueryStats* stats) {
+  v1::QueryResponse response;
+  std::vector<query::Row> rows;
+  while (reader.Read(&response)) {
+    switch (response.kind_case()) {
+      case v1::QueryResponse::kSchema: {
+        std::vector<query::ColumnInfo> columns;
+        for (const v1::ColumnInfo& c : response.schema().columns()) {
+          columns.push_back({c.name(), static_cast<query::ValueType>(c.type())});
+        }
+        KQ_RETURN_IF_ERROR(sink.OnSchema(columns));
+        break;
+      }
+      case v1::QueryResponse::kRows: {
+        rows.clear();
+        for (const v1::Row& r : response.rows().rows()) {
+          query::Row row;
+          row.reserve(r.values_size());
+          for (const v1::Value& v : r.values()) row.push_back(FromProto(v));
+          rows.push_back(std::move(row));
+        }
+        KQ_RETURN_IF_ERROR(sink.OnRows(rows));
+        break;
+      }
+      case v1::QueryResponse::kStats:
+        if (stats != nullptr) {
+          const v1::QueryStats& s = response.stats();
+          stats->rows_returned = s.rows_returned();
+          stats->rows_scanned = s.rows_scanned();
+          stats->segments_total = s.segments_total();
+          stats->segments_pruned = s.segments_pruned();
+          stats->segments_read = s.segments_read();
+          stats->bytes_read = s.bytes_read();
+          stats->elapsed = s.elapsed_micros();
+        }
+        break;
+      case v1::QueryResponse::kGap:
+        std::fprintf(stderr, "kq: tail fell behind; %llu events skipped\n",
+                     static_cast<unsigned long long>(response.gap().skipped()));
+        break;
+      case v1::QueryResponse::KIND_NOT_SET:
+        break;
+    }
+  }
+  return absl::OkStatus();
+}
+
+storage::QuarantineRecord FromProto(const v1::QuarantineRecord& r) {
+  return {r.id(), r.received_micros(), r.source(), r.reason(), r.payload()};
+}
+
+// True when a file holds one JSON document (an EventList) rather than JSON lines.
+bool IsSingleDocument(std::string_view head) {
+  size_t nl = head.find('\n');
+  std::string_view first = head.substr(0, nl);
+  while (!first.empty() && (first.back() == ' ' || first.back() == '\r')) first.remove_suffix(1);
+  return first.find("\"EventList\"") != std::string_view::npos ||
+         (nl != std::string_view::npos && !first.ends_with("}"));
+}
+
+class RemoteBackend : public Backend {
+ public:
+  RemoteBackend(std::string address, std::shared_ptr<grpc::Channel> channel)
+      : address_(std::move(address)),
+        query_(v1::QueryService::NewStub(channel)),
+        ingest_(v1::IngestService::NewStub(channel)),
+        admin_(v1::AdminService::NewStub(channel)) {}
+
+  absl::Status Query(const std::string& text, const std::string& env, query::RowSink& sink,
+                     query::QueryStats* stats) override {
+    grpc::ClientContext context;
+    v1::QueryRequest request;
+    request.set_query(text);
+    request.set_default_env(env);
+    auto reader = query_->Query(&context, request);
+    absl::Status drained = Drain(*reader, sink, stats);
+    if (!drained.ok()) {
+      context.TryCancel();
+      reader->Finish().ok();
+      return drained;
+    }
+    return FromGrpc(reader->Finish(), address_);
+  }
+
+  absl::StatusOr<std::string> Explain(const std::string& text, const std::string& env) override {
+    grpc::ClientContext context;
+    v1::ExplainRequest request;
+    request.set_query(text);
+    request.set_default_env(env);
+    v1::ExplainResponse response;
+    KQ_RETURN_IF_ERROR(FromGrpc(query_->Explain(&context, request, &response), address_));
+    return response.plan();
+  }
+
+  absl::Status Tail(const std::string& text, const std::string& env,
+                    query::RowSink& sink) override {
+    grpc::ClientContext context;
+    v1::TailRequest request;
+    request.set_query(text);
+    request.set_default_env(env);
+    auto reader = query_->Tail(&context, request);
+    absl::Status drained = Drain(*reader, sink, nullptr);
+    if (!drained.ok()) {
+      context.TryCancel();
+      reader->Finish().ok();
+      return drained;
+    }
+    return FromGrpc(reader->Finish(), address_);
+  }
+
+  absl::StatusOr<ImportSummary> Import(
+      const ImportRequest& request,
+      const std::function<void(const ImportProgress&)>& progress) override {
+    ImportProgress p;
+    for (const std::string& file : request.files) {
+      std::error_code ec;
+      p.bytes_total += std::filesystem::file_size(file, ec);
+    }
+    grpc::ClientContext context;
+    v1::IngestResponse response;
+    auto writer = ingest_->Ingest(&context, &response);
+    bool first = true;
+    for (const std::string& file : request.files) {
+      KQ_ASSIGN_OR_RETURN(auto reader, storage::CompressedFileReader::Open(file));
+      v1::IngestRequest message;
+      if (first) {
+        message.set_env(request.env);
+        message.set_cluster(request.cluster);
+        first = false;
+      }
+      message.set_source(absl::StrCat("import:", file));
+      std::string pending;
+      bool whole_document = false;
+      bool sniffed = false;
+      const uint64_t file_base = p.bytes_done;
+      while (true) {
+        size_t old_size = pending.size();
+        pending.resize(old_size + kChunkBytes);
+        KQ_ASSIGN_OR_RETURN(size_t got, reader->Read(pending.data() + old_size, kChunkBytes));
+        pending.resize(old_size + got);
+        const bool more = got > 0;
+        if (!sniffed) {
+          whole_document = IsSingleDocument(std::string_view(pending).substr(0, 1 << 16));
+          sniffed = true;
+        }
+        // JSON lines go in chunks cut at line ends; an EventList document goes whole.
+        size_t cut = pending.size();
+        if (more) {
+          size_t newline = pending.rfind('\n');
+          cut = whole_document || newline == std::string::npos ? 0 : newline + 1;
+        }
+        if (cut > 0) {
+          message.set_raw(pending.substr(0, cut));
+          pending.erase(0, cut);
+          if (!writer->Write(message)) break;
+          message.Clear();
+        }
+        p.bytes_done = file_base + reader->file_offset();
+        progress(p);
+        if (!more) break;
+      }
+    }
+    writer->WritesDone();
+    KQ_RETURN_IF_ERROR(FromGrpc(writer->Finish(), address_));
+    return ImportSummary{response.stored(), response.duplicates(), response.quarantined()};
+  }
+
+  absl::StatusOr<std::vector<storage::EnvironmentStats>> Stats(const std::string& env) override {
+    grpc::ClientContext context;
+    v1::StatsRequest request;
+    request.set_env(env);
+    v1::StatsResponse response;
+    KQ_RETURN_IF_ERROR(FromGrpc(admin_->Stats(&context, request, &response), address_));
+    std::vector<storage::EnvironmentStats> out;
+    for (const v1::EnvironmentStats& e : response.environments()) {
+      storage::EnvironmentStats s;
+      s.env = e.env();
+      s.events = e.events();
+      s.raw_bytes = e.raw_bytes();
+      s.disk_bytes = e.disk_bytes();
+      s.quarantined = e.quarantined();
+      s.oldest = e.oldest_micros();
+      s.newest = e.newest_micros();
+      for (const v1::NamespaceStats& n : e.namespaces()) {
+        s.namespaces.push_back({n.tier(), n.ns(), n.events(), n.raw_bytes(), n.disk_bytes()});
+      }
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<storage::QuarantineRecord>> ListQuarantine(const std::string& env,
+                                                                        size_t limit) override {
+    grpc::ClientContext context;
+    v1::ListQuarantineRequest request;
+    request.set_env(env);
+    request.set_limit(static_cast<uint32_t>(limit));
+    v1::ListQuarantineResponse response;
+    KQ_RETURN_IF_ERROR(FromGrpc(admin_->ListQuarantine(&context, request, &response), address_));
+    std::vector<storage::QuarantineRecord> out;
+    for (const v1::QuarantineRecord& r : response.records()) out.push_back(FromProto(r));
+    return out;
+  }
+
+  absl::StatusOr<storage::QuarantineRecord> GetQuarantine(const std::string& env,
+                                                          uint64_t id) override {
+    grpc::ClientContext context;
+    v1::GetQuarantineRequest request;
+    request.set_env(env);
+    request.set_id(id);
+    v1::QuarantineRecord response;
+    KQ_RETURN_IF_ERROR(FromGrpc(admin_->GetQuarantine(&context, request, &response), address_));
+    return FromProto(response);
+  }
+
+ private:
+  std::string address_;
+  std::unique_ptr<v1::QueryService::Stub> query_;
+  std::unique_ptr<v1::IngestService::Stub> ingest_;
+  std::unique_ptr<v1::AdminService::Stub> admin_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Backend>> ConnectRemote(const std::string& address) {
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  if (!channel->WaitForConnected(std::chrono::system_clock::now() + kConnectTimeout)) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot connect to kqd at ", address,
+                     ": is it running? (start one with ./run.sh, or use --data DIR)"));
+  }
+  return std::make_unique<RemoteBackend>(address, std::move(channel));
+}
+
+}  // namespace kq::cli
