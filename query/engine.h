@@ -27,10 +27,10 @@ class ReaderFactory {
 };
 
 struct QueryOptions {
-  std::string default_env = "prod";  // what plain `events` reads
-  Clock* clock = Clock::Real();      // now() and ago()
-  TimeMicros deadline = INT64_MAX;   // absolute, per `clock`; DeadlineExceeded past it
-  uint64_t max_rows = 1'000'000;     // rows returned; beyond it ResourceExhausted
+  std::string default_env = "prod";              // what plain `events` reads
+  Clock* clock = Clock::Real();                  // now() and ago()
+  TimeMicros deadline = INT64_MAX;               // absolute, per `clock`; DeadlineExceeded past it
+  uint64_t max_rows = 1'000'000;                 // rows returned; beyond it ResourceExhausted
   const std::atomic<bool>* cancelled = nullptr;  // set to true to stop (Cancelled)
 };
 
@@ -38,8 +38,7 @@ struct QueryOptions {
 // (InvalidArgument) are reported before any data is read, with line:column, a caret line and
 // what was expected or a "did you mean".
 [[nodiscard]] absl::Status RunQuery(ReaderFactory& readers, std::string_view text,
-                                    const QueryOptions& options, RowSink& sink,
-                                    QueryStats* stats);
+                                    const QueryOptions& options, RowSink& sink, QueryStats* stats);
 
 // The plan of `text`, as printed by `kq explain`: the pipeline, key ranges, pushed-down
 // predicates and how many segments the summaries prune (it opens the readers to count).

@@ -18,7 +18,7 @@ namespace kq::query {
 
 // The type of a result column. Stored in protobuf enums by number: do not renumber.
 enum class ValueType : uint8_t {
-  kNull = 0,      // only for a column whose type cannot be known (all nulls)
+  kNull = 0,  // only for a column whose type cannot be known (all nulls)
   kBool = 1,
   kInt = 2,
   kDouble = 3,
@@ -43,8 +43,8 @@ struct Json {  // kDynamic and kEvent cells
   std::string text;
   bool operator==(const Json&) const = default;
 };
-using Value = std::variant<std::monostate, bool, int64_t, double, std::string, Datetime, Timespan,
-                           Json>;
+using Value =
+    std::variant<std::monostate, bool, int64_t, double, std::string, Datetime, Timespan, Json>;
 
 struct ColumnInfo {
   std::string name;
