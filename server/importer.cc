@@ -1,0 +1,108 @@
+#include "server/importer.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "storage/compressed_file.h"
+#include "storage/decoder.h"
+
+namespace kq::server {
+namespace {
+
+// True when the text starts (after whitespace) with a line that is one complete event: then
+// the file is JSON lines. Otherwise it is a document (EventList, pretty-printed event, ...).
+bool LooksLikeJsonLines(std::string_view head) {
+  size_t start = head.find_first_not_of(" \t\r\n");
+  if (start == std::string_view::npos) return true;
+  size_t nl = head.find('\n', start);
+  if (nl == std::string_view::npos) return false;
+  storage::Decoder decoder;
+  storage::Event ev;
+  return decoder.DecodeEvent(head.substr(start, nl - start), &ev).ok();
+}
+
+uint64_t CountLines(std::string_view text) {
+  return static_cast<uint64_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+}  // namespace
+
+ImportSink PipelineSink(IngestPipeline* pipeline, std::string env, std::string cluster) {
+  return [pipeline, env = std::move(env), cluster = std::move(cluster)](
+             const ImportChunk& chunk, IngestStats* stats) -> absl::Status {
+    return pipeline->IngestText(env, cluster, chunk.source, "import", chunk.text, chunk.kind,
+                                chunk.first_line, stats);
+  };
+}
+
+absl::StatusOr<IngestStats> ImportFile(const std::string& path, const ImportSink& sink,
+                                       const ProgressFn& progress, const ImportOptions& options) {
+  KQ_ASSIGN_OR_RETURN(std::unique_ptr<storage::CompressedFileReader> file,
+                      storage::CompressedFileReader::Open(path));
+  IngestStats total;
+  ImportProgress prog;
+  prog.bytes_total = file->file_size();
+  auto report = [&] {
+    prog.bytes_done = file->file_offset();
+    prog.events = total.decoded;
+    prog.quarantined = total.quarantined;
+    if (progress) progress(prog);
+  };
+
+  std::string buf;
+  std::vector<char> block(std::max<size_t>(options.chunk_bytes, 64 << 10));
+  bool eof = false;
+  auto fill = [&](size_t want) -> absl::Status {
+    while (!eof && buf.size() < want) {
+      KQ_ASSIGN_OR_RETURN(size_t n, file->Read(block.data(), block.size()));
+      if (n == 0) {
+        eof = true;
+        break;
+      }
+      buf.append(block.data(), n);
+    }
+    return absl::OkStatus();
+  };
+
+  KQ_RETURN_IF_ERROR(fill(options.chunk_bytes));
+  const std::string source = absl::StrCat("import:", path);
+  if (!LooksLikeJsonLines(buf)) {
+    KQ_RETURN_IF_ERROR(fill(options.max_document_bytes + 1));
+    if (buf.size() > options.max_document_bytes) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(path, ": a single JSON document larger than ", options.max_document_bytes,
+                       " bytes; convert it to JSON lines"));
+    }
+    KQ_RETURN_IF_ERROR(sink({buf, TextKind::kBody, 1, source}, &total));
+    report();
+    return total;
+  }
+
+  uint64_t line = 1;
+  while (true) {
+    KQ_RETURN_IF_ERROR(fill(options.chunk_bytes));
+    if (buf.empty()) break;
+    size_t cut = buf.size();
+    if (!eof) {
+      size_t nl = buf.rfind('\n');
+      if (nl == std::string::npos) {
+        // One line longer than a chunk: read on until its newline.
+        KQ_RETURN_IF_ERROR(fill(buf.size() * 2));
+        continue;
+      }
+      cut = nl + 1;
+    }
+    std::string_view chunk(buf.data(), cut);
+    KQ_RETURN_IF_ERROR(sink({chunk, TextKind::kLines, line, source}, &total));
+    line += CountLines(chunk);
+    buf.erase(0, cut);
+    report();
+    if (eof && buf.empty()) break;
+  }
+  report();
+  return total;
+}
+
+}  // namespace kq::server

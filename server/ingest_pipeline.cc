@@ -1,0 +1,167 @@
+#include "server/ingest_pipeline.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "common/strings.h"
+
+namespace kq::server {
+namespace {
+
+storage::Decoder& ThreadDecoder() {
+  thread_local storage::Decoder decoder;
+  return decoder;
+}
+
+}  // namespace
+
+void IngestStats::Merge(const IngestStats& other) {
+  decoded += other.decoded;
+  stored += other.stored;
+  duplicates += other.duplicates;
+  quarantined += other.quarantined;
+  for (uint64_t id : other.quarantine_ids) {
+    if (quarantine_ids.size() >= kMaxQuarantineIds) break;
+    quarantine_ids.push_back(id);
+  }
+  if (first_error.empty()) first_error = other.first_error;
+}
+
+absl::StatusOr<storage::Environment*> FindEnvironment(storage::Store* store, std::string_view env) {
+  storage::Environment* e = store->Find(env);
+  if (e == nullptr) {
+    return absl::NotFoundError(absl::StrCat("unknown environment \"", Sv(env), "\"; configured: ",
+                                            absl::StrJoin(store->EnvironmentNames(), ", ")));
+  }
+  return e;
+}
+
+IngestPipeline::IngestPipeline(storage::Store* store, Metrics* metrics, TailHub* hub,
+                               uint64_t queue_depth, Clock* clock)
+    : store_(store),
+      metrics_(metrics),
+      hub_(hub),
+      queue_depth_(static_cast<int64_t>(queue_depth)),
+      clock_(clock) {}
+
+IngestPipeline::Ticket& IngestPipeline::Ticket::operator=(Ticket&& other) noexcept {
+  if (this != &other) {
+    if (owner_ != nullptr) {
+      owner_->in_flight_.fetch_sub(1);
+      owner_->metrics_->queue_depth.fetch_sub(1);
+    }
+    owner_ = other.owner_;
+    other.owner_ = nullptr;
+  }
+  return *this;
+}
+
+IngestPipeline::Ticket::~Ticket() {
+  if (owner_ != nullptr) {
+    owner_->in_flight_.fetch_sub(1);
+    owner_->metrics_->queue_depth.fetch_sub(1);
+  }
+}
+
+IngestPipeline::Ticket IngestPipeline::TryAdmit() {
+  if (closed_.load()) return Ticket();
+  int64_t n = in_flight_.fetch_add(1) + 1;
+  if (n > queue_depth_) {
+    in_flight_.fetch_sub(1);
+    return Ticket();
+  }
+  metrics_->queue_depth.fetch_add(1);
+  return Ticket(this);
+}
+
+absl::Status IngestPipeline::IngestText(std::string_view env, std::string_view cluster,
+                                        std::string_view source, std::string_view source_kind,
+                                        std::string_view text, TextKind kind, uint64_t first_line,
+                                        IngestStats* stats) {
+  KQ_ASSIGN_OR_RETURN(storage::Environment * e, FindEnvironment(store_, env));
+  std::vector<storage::Event> events;
+  std::vector<storage::DecodeError> errors;
+  if (kind == TextKind::kBody) {
+    ThreadDecoder().DecodeBody(text, &events, &errors);
+  } else {
+    ThreadDecoder().DecodeLines(text, &events, &errors);
+  }
+  uint64_t line_offset = first_line == 0 ? 0 : first_line - 1;
+  return Commit(e, cluster, source, source_kind, events, errors, line_offset, text.size(), stats);
+}
+
+absl::Status IngestPipeline::IngestItems(std::string_view env, std::string_view cluster,
+                                         std::string_view source, std::string_view source_kind,
+                                         const std::vector<std::string_view>& items,
+                                         uint64_t first_item, IngestStats* stats) {
+  KQ_ASSIGN_OR_RETURN(storage::Environment * e, FindEnvironment(store_, env));
+  std::vector<storage::Event> events;
+  std::vector<storage::DecodeError> errors;
+  events.reserve(items.size());
+  uint64_t bytes = 0;
+  storage::Decoder& decoder = ThreadDecoder();
+  for (size_t i = 0; i < items.size(); ++i) {
+    bytes += items[i].size();
+    storage::Event ev;
+    absl::Status s = decoder.DecodeEvent(items[i], &ev);
+    if (s.ok()) {
+      events.push_back(std::move(ev));
+      continue;
+    }
+    storage::DecodeError err;
+    err.index = first_item + i;
+    err.reason = std::string(s.message());
+    err.raw = std::string(items[i].substr(0, 1u << 20));
+    errors.push_back(std::move(err));
+  }
+  return Commit(e, cluster, source, source_kind, events, errors, 0, bytes, stats);
+}
+
+absl::Status IngestPipeline::Commit(storage::Environment* env, std::string_view cluster,
+                                    std::string_view source, std::string_view source_kind,
+                                    std::vector<storage::Event>& events,
+                                    const std::vector<storage::DecodeError>& errors,
+                                    uint64_t line_offset, uint64_t bytes, IngestStats* stats) {
+  IngestStats local;
+  TimeMicros now = clock_->Now();
+  for (const auto& err : errors) {
+    storage::QuarantineRecord rec;
+    rec.received = now;
+    rec.source = err.is_line ? absl::StrCat(Sv(source), " line ", err.index + line_offset)
+                             : absl::StrCat(Sv(source),
+                                            errors.size() == 1 && events.empty() && err.index == 0
+                                                ? ""
+                                                : absl::StrCat(" item ", err.index));
+    rec.reason = err.reason;
+    rec.payload = err.raw;
+    KQ_ASSIGN_OR_RETURN(uint64_t id, env->AddQuarantine(std::move(rec)));
+    local.quarantined++;
+    if (local.quarantine_ids.size() < IngestStats::kMaxQuarantineIds) {
+      local.quarantine_ids.push_back(id);
+    }
+    if (local.first_error.empty()) local.first_error = err.reason;
+  }
+  if (!events.empty()) {
+    for (auto& ev : events) {
+      ev.env = env->name();
+      ev.cluster = std::string(cluster);
+    }
+    storage::AppendResult result;
+    absl::Status s = env->Append(events, &result);
+    if (!s.ok()) {
+      metrics_->AddRejected(source_kind, "store-error");
+      return Annotate(s, absl::StrCat("storing ", events.size(), " events into ", env->name()));
+    }
+    local.decoded = events.size();
+    local.stored = result.stored;
+    local.duplicates = result.duplicates;
+    if (result.stored > 0 && !hub_->empty()) hub_->Publish(env->name(), events);
+  }
+  metrics_->AddIngest(env->name(), source_kind, local.stored, local.duplicates, local.quarantined,
+                      bytes);
+  stats->Merge(local);
+  return absl::OkStatus();
+}
+
+}  // namespace kq::server

@@ -1,0 +1,103 @@
+#include <mutex>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/strings.h"
+#include "server/services.h"
+
+namespace kq::server {
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+namespace {
+
+// One client-streaming Ingest call: read a batch, store it on the ingest pool, read the next.
+// Only one batch of a call is in the pipeline at a time, so order within a stream is kept.
+class IngestReactor : public grpc::ServerReadReactor<kq::v1::IngestRequest> {
+ public:
+  IngestReactor(const ServiceContext& ctx, kq::v1::IngestResponse* response)
+      : ctx_(ctx), response_(response) {
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client closed the stream (or went away): report what was stored
+      response_->set_stored(stats_.stored);
+      response_->set_duplicates(stats_.duplicates);
+      response_->set_quarantined(stats_.quarantined);
+      for (uint64_t id : stats_.quarantine_ids) response_->add_quarantine_ids(id);
+      Finish(grpc::Status::OK);
+      return;
+    }
+    if (!request_.env().empty()) env_ = request_.env();
+    if (!request_.cluster().empty()) cluster_ = request_.cluster();
+    if (!request_.source().empty()) source_ = request_.source();
+    if (env_.empty()) {
+      Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "IngestRequest.env is required in the first message (e.g. \"prod\")"));
+      return;
+    }
+    IngestPipeline::Ticket ticket = ctx_.pipeline->TryAdmit();
+    if (!ticket) {
+      ctx_.metrics->AddRejected("grpc", "RESOURCE_EXHAUSTED");
+      Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          ctx_.draining->load()
+                              ? "kqd is shutting down; retry against the restarted server"
+                              : "ingest queue full; retry after 1s"));
+      return;
+    }
+    auto shared_ticket = std::make_shared<IngestPipeline::Ticket>(std::move(ticket));
+    bool submitted = ctx_.ingest_pool->Submit([this, shared_ticket]() mutable {
+      absl::Status s = Process();
+      shared_ticket.reset();
+      if (!s.ok()) {
+        Finish(ToGrpc(s));
+        return;
+      }
+      StartRead(&request_);
+    });
+    if (!submitted) {
+      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "ingest workers unavailable; retry"));
+    }
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  absl::Status Process() {
+    std::string source = source_.empty() ? std::string("grpc") : source_;
+    if (request_.events_size() > 0) {
+      std::vector<std::string_view> items;
+      items.reserve(request_.events_size());
+      for (const auto& e : request_.events()) items.emplace_back(e);
+      absl::Status s =
+          ctx_.pipeline->IngestItems(env_, cluster_, source, "grpc", items, items_seen_, &stats_);
+      items_seen_ += items.size();
+      if (!s.ok()) return s;
+    }
+    if (!request_.raw().empty()) {
+      return ctx_.pipeline->IngestText(env_, cluster_, source, "grpc", request_.raw(),
+                                       TextKind::kBody, request_.first_line(), &stats_);
+    }
+    return absl::OkStatus();
+  }
+
+  ServiceContext ctx_;
+  kq::v1::IngestResponse* response_;
+  kq::v1::IngestRequest request_;
+  std::string env_, cluster_, source_;
+  uint64_t items_seen_ = 0;
+  IngestStats stats_;
+};
+
+}  // namespace
+
+grpc::ServerReadReactor<kq::v1::IngestRequest>* IngestServiceImpl::Ingest(
+    grpc::CallbackServerContext*, kq::v1::IngestResponse* response) {
+  return new IngestReactor(ctx_, response);
+}
+
+}  // namespace kq::server

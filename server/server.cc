@@ -1,0 +1,131 @@
+#include "server/server.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "server/http_server.h"
+#include "server/ingest_pipeline.h"
+#include "server/metrics.h"
+#include "server/services.h"
+#include "server/store_readers.h"
+#include "server/tail_hub.h"
+#include "server/worker_pool.h"
+
+namespace kq::server {
+namespace {
+
+constexpr int kMaxMessageBytes = 64 << 20;
+constexpr size_t kIngestThreads = 16;
+constexpr size_t kPoolQueue = 1024;
+constexpr auto kDrainGrace = std::chrono::seconds(10);
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, Clock* clock) {
+  std::unique_ptr<Server> s(new Server());
+  s->config_ = config;
+
+  storage::StoreOptions options;
+  options.data_dir = config.data_dir;
+  options.environments = config.environments;
+  options.memory_budget_bytes = config.memory_budget;
+  options.durability =
+      config.durability == "buffered" ? storage::Durability::kBuffered : storage::Durability::kSync;
+  options.clock = clock;
+  KQ_ASSIGN_OR_RETURN(s->store_, storage::Store::Open(options));
+
+  s->metrics_ = std::make_unique<Metrics>();
+  s->hub_ = std::make_unique<TailHub>();
+  s->pipeline_ = std::make_unique<IngestPipeline>(s->store_.get(), s->metrics_.get(), s->hub_.get(),
+                                                  config.queue_depth, clock);
+  s->readers_ = std::make_unique<StoreReaderFactory>(s->store_.get());
+  s->query_pool_ = std::make_unique<WorkerPool>(config.query_workers, kPoolQueue);
+  s->ingest_pool_ = std::make_unique<WorkerPool>(kIngestThreads, config.queue_depth + kPoolQueue);
+
+  ServiceContext ctx;
+  ctx.store = s->store_.get();
+  ctx.pipeline = s->pipeline_.get();
+  ctx.readers = s->readers_.get();
+  ctx.query_pool = s->query_pool_.get();
+  ctx.ingest_pool = s->ingest_pool_.get();
+  ctx.metrics = s->metrics_.get();
+  ctx.hub = s->hub_.get();
+  ctx.clock = clock;
+  ctx.max_rows = config.max_rows;
+  ctx.ready = &s->ready_;
+  ctx.draining = &s->draining_;
+  s->ingest_service_ = std::make_unique<IngestServiceImpl>(ctx);
+  s->query_service_ = std::make_unique<QueryServiceImpl>(ctx);
+  s->admin_service_ = std::make_unique<AdminServiceImpl>(ctx);
+
+  grpc::ServerBuilder builder;
+  int grpc_port = 0;
+  builder.AddListeningPort(config.grpc_listen, grpc::InsecureServerCredentials(), &grpc_port);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  builder.RegisterService(s->ingest_service_.get());
+  builder.RegisterService(s->query_service_.get());
+  builder.RegisterService(s->admin_service_.get());
+  s->grpc_ = builder.BuildAndStart();
+  if (s->grpc_ == nullptr || grpc_port == 0) {
+    return absl::UnavailableError(absl::StrCat("grpc-listen: cannot bind ", config.grpc_listen,
+                                               " (address in use or not local?)"));
+  }
+  std::string host = config.grpc_listen.substr(0, config.grpc_listen.rfind(':'));
+  s->grpc_address_ = absl::StrCat(host, ":", grpc_port);
+
+  s->http_ = std::make_unique<HttpServer>(config, s->pipeline_.get(), s->metrics_.get(), &s->ready_,
+                                          &s->draining_);
+  absl::Status http = s->http_->Start();
+  if (!http.ok()) {
+    s->grpc_->Shutdown();
+    return http;
+  }
+  s->ready_.store(true);
+  return s;
+}
+
+std::string Server::http_address() const { return http_->address(); }
+
+absl::Status Server::Drain() {
+  if (drained_) return absl::OkStatus();
+  drained_ = true;
+  draining_.store(true);
+  pipeline_->Close();
+  log::Info("draining: no new work accepted");
+  // Stop the HTTP listener; handlers already running (admitted batches) finish first.
+  http_->Stop();
+  // gRPC: running calls get a grace period, then are cancelled (open Tail streams end).
+  grpc_->Shutdown(std::chrono::system_clock::now() + kDrainGrace);
+  ingest_pool_->Shutdown();
+  query_pool_->Shutdown();
+  while (metrics_->tail_subscribers.load() > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  absl::Status result;
+  for (const auto& name : store_->EnvironmentNames()) {
+    absl::Status s = store_->Find(name)->Flush();
+    if (!s.ok()) {
+      log::Error("flush of ", name, " failed: ", s.ToString());
+      if (result.ok()) result = s;
+    }
+  }
+  grpc_.reset();
+  store_.reset();
+  log::Info("drained");
+  return result;
+}
+
+Server::~Server() {
+  if (!drained_) {
+    absl::Status s = Drain();
+    if (!s.ok()) log::Error("drain at destruction: ", s.ToString());
+  }
+}
+
+}  // namespace kq::server
