@@ -1,0 +1,231 @@
+#include "storage/event_codec.h"
+
+#include "common/coding.h"
+#include "common/time.h"
+
+namespace kq::storage {
+namespace {
+
+// Rest tags. Stored on disk: do not change.
+enum RestTag : uint8_t {
+  kKind = 0x01,
+  kApiVersion = 0x02,
+  kImpersonatedUser = 0x03,
+  kAuthnMetadata = 0x04,
+  kObjectUid = 0x05,
+  kObjectResourceVersion = 0x06,
+  kObjectUnknown = 0x07,
+  kUserUnknown = 0x08,
+  kUnknown = 0x09,
+  kReceivedText = 0x0A,
+  kStageText = 0x0B,
+  kReceivedAbsent = 0x0C,
+  kObjectRefPresent = 0x0D,
+};
+
+// UserInfo tags. Stored on disk: do not change.
+enum UserTag : uint8_t {
+  kUsername = 0x01,
+  kUid = 0x02,
+  kGroups = 0x03,
+  kExtra = 0x04,
+  kUserInfoUnknown = 0x05,
+};
+
+void PutTag(std::string* out, uint8_t tag, std::string_view value) {
+  out->push_back(static_cast<char>(tag));
+  PutLengthPrefixed(out, value);
+}
+
+bool IsCanonical(const std::string& text, TimeMicros t) {
+  return text.size() == 27 && text == FormatTimestamp(t);
+}
+
+void PutStrings(const std::vector<std::string>& values, std::string* out) {
+  PutVarint64(out, values.size());
+  for (const auto& v : values) PutLengthPrefixed(out, v);
+}
+
+bool GetStrings(std::string_view* in, std::vector<std::string>* out) {
+  uint64_t n;
+  if (!GetVarint64(in, &n) || n > in->size()) return false;
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view s;
+    if (!GetLengthPrefixed(in, &s)) return false;
+    out->emplace_back(s);
+  }
+  return true;
+}
+
+}  // namespace
+
+void EncodeAnnotations(const std::vector<std::pair<std::string, std::string>>& annotations,
+                       std::string* out) {
+  for (const auto& [k, v] : annotations) {
+    PutLengthPrefixed(out, k);
+    PutLengthPrefixed(out, v);
+  }
+}
+
+bool DecodeAnnotations(std::string_view in, std::vector<std::pair<std::string, std::string>>* out) {
+  while (!in.empty()) {
+    std::string_view k, v;
+    if (!GetLengthPrefixed(&in, &k) || !GetLengthPrefixed(&in, &v)) return false;
+    out->emplace_back(std::string(k), std::string(v));
+  }
+  return true;
+}
+
+void EncodeExtra(const std::vector<std::pair<std::string, std::vector<std::string>>>& extra,
+                 std::string* out) {
+  for (const auto& [k, values] : extra) {
+    PutLengthPrefixed(out, k);
+    PutStrings(values, out);
+  }
+}
+
+bool DecodeExtra(std::string_view in,
+                 std::vector<std::pair<std::string, std::vector<std::string>>>* out) {
+  while (!in.empty()) {
+    std::string_view k;
+    if (!GetLengthPrefixed(&in, &k)) return false;
+    out->emplace_back(std::string(k), std::vector<std::string>());
+    if (!GetStrings(&in, &out->back().second)) return false;
+  }
+  return true;
+}
+
+void EncodeUserInfo(const UserInfo& user, std::string* out) {
+  if (user.username.has_value()) PutTag(out, kUsername, *user.username);
+  if (user.uid.has_value()) PutTag(out, kUid, *user.uid);
+  std::string tmp;
+  if (user.groups.has_value()) {
+    PutStrings(*user.groups, &tmp);
+    PutTag(out, kGroups, tmp);
+    tmp.clear();
+  }
+  if (user.extra.has_value()) {
+    EncodeExtra(*user.extra, &tmp);
+    PutTag(out, kExtra, tmp);
+  }
+  if (!user.unknown_fields.empty()) PutTag(out, kUserInfoUnknown, user.unknown_fields);
+}
+
+bool DecodeUserInfo(std::string_view in, UserInfo* user) {
+  while (!in.empty()) {
+    uint8_t tag = static_cast<uint8_t>(in[0]);
+    in.remove_prefix(1);
+    std::string_view v;
+    if (!GetLengthPrefixed(&in, &v)) return false;
+    switch (tag) {
+      case kUsername:
+        user->username.emplace(v);
+        break;
+      case kUid:
+        user->uid.emplace(v);
+        break;
+      case kGroups:
+        if (!GetStrings(&v, &user->groups.emplace()) || !v.empty()) return false;
+        break;
+      case kExtra:
+        if (!DecodeExtra(v, &user->extra.emplace())) return false;
+        break;
+      case kUserInfoUnknown:
+        user->unknown_fields.assign(v);
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+void EncodeRest(const Event& e, std::string* out) {
+  if (e.kind.has_value()) PutTag(out, kKind, *e.kind);
+  if (e.api_version.has_value()) PutTag(out, kApiVersion, *e.api_version);
+  if (e.impersonated_user.has_value()) {
+    std::string tmp;
+    EncodeUserInfo(*e.impersonated_user, &tmp);
+    PutTag(out, kImpersonatedUser, tmp);
+  }
+  if (e.authentication_metadata.has_value()) {
+    PutTag(out, kAuthnMetadata, *e.authentication_metadata);
+  }
+  if (e.object_ref.has_value()) {
+    PutTag(out, kObjectRefPresent, "");
+    if (e.object_ref->uid.has_value()) PutTag(out, kObjectUid, *e.object_ref->uid);
+    if (e.object_ref->resource_version.has_value()) {
+      PutTag(out, kObjectResourceVersion, *e.object_ref->resource_version);
+    }
+    if (!e.object_ref->unknown_fields.empty()) {
+      PutTag(out, kObjectUnknown, e.object_ref->unknown_fields);
+    }
+  }
+  if (!e.user.unknown_fields.empty()) PutTag(out, kUserUnknown, e.user.unknown_fields);
+  if (!e.unknown_fields.empty()) PutTag(out, kUnknown, e.unknown_fields);
+  if (!e.request_received_timestamp.has_value()) {
+    PutTag(out, kReceivedAbsent, "");
+  } else if (!IsCanonical(*e.request_received_timestamp, e.request_received_time)) {
+    PutTag(out, kReceivedText, *e.request_received_timestamp);
+  }
+  if (!IsCanonical(e.stage_timestamp, e.stage_time)) PutTag(out, kStageText, e.stage_timestamp);
+}
+
+bool DecodeRest(std::string_view in, Event* e, RestInfo* info) {
+  auto ref = [&]() -> ObjectRef& {
+    return e->object_ref.has_value() ? *e->object_ref : e->object_ref.emplace();
+  };
+  while (!in.empty()) {
+    uint8_t tag = static_cast<uint8_t>(in[0]);
+    in.remove_prefix(1);
+    std::string_view v;
+    if (!GetLengthPrefixed(&in, &v)) return false;
+    switch (tag) {
+      case kKind:
+        e->kind.emplace(v);
+        break;
+      case kApiVersion:
+        e->api_version.emplace(v);
+        break;
+      case kImpersonatedUser:
+        if (!DecodeUserInfo(v, &e->impersonated_user.emplace())) return false;
+        break;
+      case kAuthnMetadata:
+        e->authentication_metadata.emplace(v);
+        break;
+      case kObjectRefPresent:
+        info->object_ref_present = true;
+        ref();
+        break;
+      case kObjectUid:
+        ref().uid.emplace(v);
+        break;
+      case kObjectResourceVersion:
+        ref().resource_version.emplace(v);
+        break;
+      case kObjectUnknown:
+        ref().unknown_fields.assign(v);
+        break;
+      case kUserUnknown:
+        e->user.unknown_fields.assign(v);
+        break;
+      case kUnknown:
+        e->unknown_fields.assign(v);
+        break;
+      case kReceivedText:
+        e->request_received_timestamp.emplace(v);
+        break;
+      case kStageText:
+        e->stage_timestamp.assign(v);
+        break;
+      case kReceivedAbsent:
+        info->received_text_present = false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace kq::storage

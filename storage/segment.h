@@ -1,0 +1,131 @@
+// Columnar segments (docs/format.md, "Segment", "BodyBlock"): the events of one (bucket,
+// namespace) encoded column by column, each column zstd-compressed; bodies in separate blocks.
+//
+// SegmentBuilder turns Events into an EncodedSegment; SegmentView parses a stored segment and
+// decodes columns on request; RowToEvent rebuilds one Event from decoded columns. Internal to
+// the storage module. Builders and views are thread-compatible (one thread at a time).
+#ifndef KQ_STORAGE_SEGMENT_H_
+#define KQ_STORAGE_SEGMENT_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "storage/event.h"
+#include "storage/scan.h"
+#include "storage/summary.h"
+
+namespace kq::storage {
+
+inline constexpr size_t kMaxSegmentRows = 65536;
+
+// Column ids beyond storage::Column. Stored on disk: do not change.
+enum class InternalColumn : uint32_t {
+  kRest = 64,
+  kResponseStatus = 65,
+  kAnnotations = 66,
+  kUserExtra = 67,
+  kUserUid = 68,
+};
+
+// Optional byte strings per row: row i is data[offsets[i], offsets[i+1]) when present[i].
+struct BlobColumn {
+  std::string data;
+  std::vector<uint32_t> offsets;  // rows + 1
+  std::vector<bool> present;
+
+  std::string_view Get(size_t row) const {
+    return std::string_view(data).substr(offsets[row], offsets[row + 1] - offsets[row]);
+  }
+};
+
+struct EncodedSegment {
+  size_t rows = 0;
+  std::string segment;          // value in `segments`
+  std::string request_bodies;   // BodyBlock, "" when no row has a requestObject
+  std::string response_bodies;  // BodyBlock, "" when no row has a responseObject
+  Summary summary;
+};
+
+// Collects events and encodes them as one segment. The env attribution is not stored.
+class SegmentBuilder {
+ public:
+  // `zstd_level`: compression level of every column (1 fast .. 19 small).
+  explicit SegmentBuilder(int zstd_level = 3);
+  ~SegmentBuilder();
+  SegmentBuilder(const SegmentBuilder&) = delete;
+  SegmentBuilder& operator=(const SegmentBuilder&) = delete;
+
+  void Add(const Event& event);
+  size_t rows() const;
+  // Encodes the rows added so far, sorted by requestReceivedTimestamp, and resets the builder.
+  EncodedSegment Finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A parsed Segment value. Owns its bytes.
+class SegmentView {
+ public:
+  // DataLoss when `value` is not a well-formed segment.
+  [[nodiscard]] static absl::StatusOr<SegmentView> Parse(std::string value);
+
+  size_t rows() const { return rows_; }
+  size_t stored_bytes() const { return value_.size(); }
+
+  // Absent columns decode as all-null. DataLoss on corrupt bytes; InvalidArgument when the
+  // column exists with another encoding.
+  [[nodiscard]] absl::StatusOr<IntColumn> Ints(uint32_t id) const;
+  [[nodiscard]] absl::StatusOr<StringColumn> Strings(uint32_t id) const;
+  // `present` (optional) receives, per row, whether the list was present (vs absent).
+  [[nodiscard]] absl::StatusOr<ListColumn> Lists(uint32_t id,
+                                                 std::vector<bool>* present = nullptr) const;
+  [[nodiscard]] absl::StatusOr<BlobColumn> Blobs(uint32_t id) const;
+
+ private:
+  struct ColumnRef {
+    uint32_t id;
+    uint8_t encoding;
+    uint8_t compression;
+    size_t offset;
+    size_t stored_len;
+    size_t raw_len;
+  };
+  const ColumnRef* FindColumn(uint32_t id) const;
+  [[nodiscard]] absl::StatusOr<std::string> Raw(const ColumnRef& ref) const;
+
+  std::string value_;
+  size_t rows_ = 0;
+  std::vector<ColumnRef> columns_;
+};
+
+// Decodes a BodyBlock of a segment with `rows` rows.
+[[nodiscard]] absl::StatusOr<BlobColumn> DecodeBodyBlock(std::string_view value, size_t rows);
+
+// Every column of a segment, decoded; what RowToEvent needs.
+struct DecodedRows {
+  size_t rows = 0;
+  std::vector<IntColumn> ints;        // indexed by Column id 0..2
+  std::vector<StringColumn> strings;  // indexed by Column id (3..18 used)
+  ListColumn groups, source_ips;
+  std::vector<bool> groups_present, source_ips_present;
+  BlobColumn rest;
+  StringColumn response_status, annotations, user_extra, user_uid;
+  std::optional<BlobColumn> request_bodies, response_bodies;  // nullopt: not loaded / dropped
+};
+
+[[nodiscard]] absl::StatusOr<DecodedRows> DecodeAllColumns(const SegmentView& view);
+
+// Rebuilds row `row`; `env` is the environment's name. Bodies come from rows.*_bodies.
+[[nodiscard]] absl::StatusOr<Event> RowToEvent(const DecodedRows& rows, size_t row,
+                                               std::string_view env);
+
+}  // namespace kq::storage
+
+#endif  // KQ_STORAGE_SEGMENT_H_

@@ -1,0 +1,233 @@
+#include "storage/segment.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <random>
+
+#include "common/time.h"
+#include "storage/decoder.h"
+#include "storage/event_json.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace kq::storage {
+namespace {
+
+using ::kq::testing::StatusIs;
+
+std::vector<Event> CorpusEvents() {
+  namespace fs = std::filesystem;
+  Decoder decoder;
+  std::vector<Event> events;
+  for (const auto& entry :
+       fs::recursive_directory_iterator(::kq::testing::CorpusDir() / "samples")) {
+    if (!entry.is_regular_file()) continue;
+    std::vector<DecodeError> errors;
+    decoder.DecodeBody(::kq::testing::ReadFileOrDie(entry.path()), &events, &errors);
+  }
+  return events;
+}
+
+// Encodes `events`, decodes every row back, and expects them equal (in time order).
+void ExpectSegmentRoundTrip(std::vector<Event> events, bool load_bodies = true) {
+  SegmentBuilder builder;
+  for (const auto& e : events) builder.Add(e);
+  EncodedSegment enc = builder.Finish();
+  ASSERT_EQ(enc.rows, events.size());
+  ASSERT_OK_AND_ASSIGN(SegmentView view, SegmentView::Parse(enc.segment));
+  ASSERT_OK_AND_ASSIGN(DecodedRows rows, DecodeAllColumns(view));
+  if (load_bodies && !enc.request_bodies.empty()) {
+    ASSERT_OK_AND_ASSIGN(rows.request_bodies, DecodeBodyBlock(enc.request_bodies, enc.rows));
+  }
+  if (load_bodies && !enc.response_bodies.empty()) {
+    ASSERT_OK_AND_ASSIGN(rows.response_bodies, DecodeBodyBlock(enc.response_bodies, enc.rows));
+  }
+  std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
+    return a.request_received_time < b.request_received_time;
+  });
+  for (size_t i = 0; i < events.size(); ++i) {
+    ASSERT_OK_AND_ASSIGN(Event got, RowToEvent(rows, i, "prod"));
+    Event want = events[i];
+    want.raw_size = 0;
+    want.env = "prod";
+    EXPECT_EQ(EventToJson(got), EventToJson(want)) << "row " << i;
+    EXPECT_TRUE(got == want) << "row " << i << ": " << EventToJson(want);
+  }
+  // Summary facts, computed independently of the encoder.
+  TimeMicros min_t = INT64_MAX, max_t = INT64_MIN;
+  for (const auto& e : events) {
+    min_t = std::min(min_t, e.request_received_time);
+    max_t = std::max(max_t, e.request_received_time);
+  }
+  if (!events.empty()) {
+    EXPECT_EQ(enc.summary.min_time, min_t);
+    EXPECT_EQ(enc.summary.max_time, max_t);
+  }
+  for (const auto& e : events) {
+    EXPECT_TRUE(enc.summary.Find(static_cast<uint32_t>(Column::kVerb))->MayContain(e.verb));
+    EXPECT_TRUE(enc.summary.Find(static_cast<uint32_t>(Column::kAuditId))->MayContain(e.audit_id));
+  }
+  ASSERT_OK_AND_ASSIGN(Summary decoded, Summary::Decode(enc.summary.Encode()));
+  EXPECT_EQ(decoded.rows, enc.summary.rows);
+  EXPECT_EQ(decoded.Encode(), enc.summary.Encode());
+}
+
+TEST(SegmentTest, CorpusRoundTrips) {
+  std::vector<Event> events = CorpusEvents();
+  ASSERT_GT(events.size(), 180u);
+  for (auto& e : events) e.cluster = "c1";
+  ExpectSegmentRoundTrip(events);
+}
+
+// Generated events with every optional field randomly present, absent or empty.
+class EventGenerator {
+ public:
+  explicit EventGenerator(uint32_t seed) : rng_(seed) {}
+
+  Event Next() {
+    Event e;
+    auto coin = [&] { return std::uniform_int_distribution<int>(0, 2)(rng_) == 0; };
+    auto pick = [&](std::vector<std::string> v) {
+      return v[std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng_)];
+    };
+    auto opt = [&](std::vector<std::string> v) -> std::optional<std::string> {
+      if (coin()) return std::nullopt;
+      return pick(std::move(v));
+    };
+    if (!coin()) e.kind = "Event";
+    if (!coin()) e.api_version = pick({"audit.k8s.io/v1", "audit.k8s.io/v1beta1"});
+    e.level = pick({"Metadata", "Request", "RequestResponse"});
+    e.audit_id = "id-" + std::to_string(rng_());
+    e.stage = pick({"RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"});
+    e.request_uri = opt({"/api/v1/pods", "/apis/apps/v1/namespaces/x/deployments?a=1&b=2", ""});
+    e.verb = pick({"get", "list", "create", "delete", "watch", ""});
+    e.user.username = opt({"alice", "system:serviceaccount:kube-system:x", "\xc3\xa9t\xc3\xa9"});
+    e.user.uid = opt({"u1", "u2"});
+    if (!coin()) {
+      e.user.groups.emplace();
+      int n = std::uniform_int_distribution<int>(0, 3)(rng_);
+      for (int i = 0; i < n; ++i) e.user.groups->push_back(pick({"g1", "g2", "sys\"q"}));
+    }
+    if (coin()) e.user.extra.emplace();
+    if (e.user.extra.has_value() && !coin()) {
+      e.user.extra->emplace_back("scopes", std::vector<std::string>{"a", "b"});
+    }
+    if (coin()) e.user.unknown_fields = R"("x":{"y":[1,2]})";
+    if (coin()) {
+      e.impersonated_user.emplace();
+      e.impersonated_user->username = opt({"bob"});
+      if (coin()) e.impersonated_user->groups = std::vector<std::string>{};
+    }
+    if (coin()) e.authentication_metadata = R"({"impersonationConstraint":"get"})";
+    if (!coin()) e.source_ips = std::vector<std::string>{pick({"10.0.0.1", "::1"})};
+    e.user_agent = opt({"kubectl/v1.29", std::string(300, 'u')});
+    if (!coin()) {
+      ObjectRef& r = e.object_ref.emplace();
+      r.resource = opt({"pods", "secrets"});
+      r.ns = opt({"default", "kube-system", ""});
+      r.name = opt({"web", "db"});
+      r.uid = opt({"0000-1111"});
+      r.api_group = opt({"", "apps"});
+      r.api_version = opt({"v1"});
+      r.resource_version = opt({"123"});
+      r.subresource = opt({"status", "exec"});
+      if (coin()) r.unknown_fields = R"("future":true)";
+    }
+    if (!coin()) {
+      e.code = std::uniform_int_distribution<int>(100, 599)(rng_);
+      e.response_status = R"({"metadata":{},"code":)" + std::to_string(*e.code) + "}";
+    } else if (coin()) {
+      e.response_status = R"({"metadata":{}})";
+    }
+    if (coin()) e.request_object = R"({"kind":"Pod","spec":{"x":[1,2,3]}})";
+    if (coin()) e.response_object = R"([{"op":"add"}])";
+    // Times: anywhere from 1969 to 2100, microsecond precision.
+    e.request_received_time =
+        std::uniform_int_distribution<int64_t>(-1'000'000'000'000, 4'000'000'000'000'000)(rng_);
+    e.stage_time = e.request_received_time + std::uniform_int_distribution<int64_t>(0, 1e9)(rng_);
+    if (coin()) {
+      e.request_received_timestamp.reset();  // v1beta1 with only the legacy "timestamp"
+    } else {
+      e.request_received_timestamp = FormatTimestamp(e.request_received_time);
+    }
+    e.stage_timestamp = FormatTimestamp(e.stage_time);
+    if (coin()) {
+      // A second-precision stamp kept as written.
+      e.stage_time -= e.stage_time % 1'000'000;
+      e.stage_timestamp = FormatTimestamp(e.stage_time).substr(0, 19) + "Z";
+    }
+    if (!coin()) {
+      e.annotations.emplace();
+      if (!coin()) e.annotations->emplace_back("authorization.k8s.io/decision", "allow");
+      if (coin()) e.annotations->emplace_back("k", "v\n");
+    }
+    if (coin()) e.unknown_fields = R"("timestamp":"2018-10-25T13:58:49Z","metadata":{})";
+    e.cluster = coin() ? "" : pick({"c1", "c2"});
+    return e;
+  }
+
+ private:
+  std::mt19937_64 rng_;
+};
+
+TEST(SegmentTest, GeneratedEventsRoundTrip) {
+  for (uint32_t seed = 1; seed <= 40; ++seed) {
+    EventGenerator gen(seed);
+    std::vector<Event> events;
+    size_t n = seed * 37 % 400 + 1;
+    for (size_t i = 0; i < n; ++i) events.push_back(gen.Next());
+    SCOPED_TRACE(::testing::Message() << "seed " << seed << ", " << n << " events");
+    ExpectSegmentRoundTrip(events);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(SegmentTest, EmptyBuilderGivesEmptySegment) { ExpectSegmentRoundTrip({}); }
+
+TEST(SegmentTest, CorruptBytesAreDataLoss) {
+  EventGenerator gen(7);
+  SegmentBuilder builder;
+  for (int i = 0; i < 50; ++i) builder.Add(gen.Next());
+  EncodedSegment enc = builder.Finish();
+  // Truncated: the header no longer matches the data.
+  EXPECT_THAT(SegmentView::Parse(enc.segment.substr(0, enc.segment.size() - 3)),
+              StatusIs(absl::StatusCode::kDataLoss, ::testing::HasSubstr("corrupt segment")));
+  // Flip bytes inside the column data: every column decode either fails with DataLoss or
+  // succeeds; it never crashes.
+  for (size_t pos = enc.segment.size() / 2; pos < enc.segment.size(); pos += 7) {
+    std::string bad = enc.segment;
+    bad[pos] = static_cast<char>(bad[pos] ^ 0x5a);
+    auto view = SegmentView::Parse(bad);
+    if (!view.ok()) continue;
+    auto rows = DecodeAllColumns(*view);
+    if (!rows.ok()) {
+      EXPECT_EQ(rows.status().code(), absl::StatusCode::kDataLoss);
+    }
+  }
+  EXPECT_THAT(Summary::Decode("\x01\x05"),
+              StatusIs(absl::StatusCode::kDataLoss, ::testing::HasSubstr("summary")));
+}
+
+TEST(SummaryTest, ExactSetsAndBloomFilters) {
+  std::vector<std::string> few = {"b", "a", "b"};
+  ValueSet exact = MakeValueSet(8, few);
+  EXPECT_FALSE(exact.bloom);
+  EXPECT_EQ(exact.values, (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(exact.MayContain("a"));
+  EXPECT_FALSE(exact.MayContain("c"));
+  std::vector<std::string> many;
+  for (int i = 0; i < 1000; ++i) many.push_back("name-" + std::to_string(i));
+  ValueSet bloom = MakeValueSet(13, many);
+  EXPECT_TRUE(bloom.bloom);
+  for (const auto& v : many) EXPECT_TRUE(bloom.MayContain(v));
+  int false_positives = 0;
+  for (int i = 0; i < 10000; ++i) false_positives += bloom.MayContain("other-" + std::to_string(i));
+  // 10 bits per value and 7 probes give about 1% false positives; allow 3%.
+  EXPECT_LT(false_positives, 300);
+}
+
+}  // namespace
+}  // namespace kq::storage
