@@ -52,7 +52,7 @@ absl::StatusOr<IngestStats> ImportFile(const std::string& path, const ImportSink
   };
 
   std::string buf;
-  std::vector<char> block(std::max<size_t>(options.chunk_bytes, 64 << 10));
+  std::vector<char> block(std::max<size_t>(options.chunk_bytes, 4096));
   bool eof = false;
   auto fill = [&](size_t want) -> absl::Status {
     while (!eof && buf.size() < want) {

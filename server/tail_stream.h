@@ -22,9 +22,6 @@ grpc::ServerWriteReactor<kq::v1::QueryResponse>* StartTail(const ServiceContext&
                                                            grpc::CallbackServerContext* context,
                                                            const kq::v1::TailRequest& request);
 
-// InvalidArgument unless `query` is a source followed only by `where` stages.
-[[nodiscard]] absl::Status CheckTailQuery(std::string_view query);
-
 }  // namespace kq::server
 
 #endif  // KQ_SERVER_TAIL_STREAM_H_

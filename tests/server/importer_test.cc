@@ -1,0 +1,119 @@
+#include "server/importer.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "tests/server/test_events.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
+
+namespace kq::server {
+namespace {
+
+using ::kq::testing::StatusIs;
+
+struct Captured {
+  std::string text;
+  TextKind kind;
+  uint64_t first_line;
+  std::string source;
+};
+
+// Records the chunks the importer hands out (the store is exercised by the live tests).
+ImportSink Capture(std::vector<Captured>* out) {
+  return [out](const ImportChunk& c, IngestStats* stats) {
+    out->push_back({std::string(c.text), c.kind, c.first_line, c.source});
+    stats->decoded += static_cast<uint64_t>(std::count(c.text.begin(), c.text.end(), '\n'));
+    return absl::OkStatus();
+  };
+}
+
+TEST(ImporterTest, JsonLinesAreCutAtLineBoundariesWithFileLineNumbers) {
+  testing::TempDir dir;
+  std::vector<std::string> lines = testing::MakeEvents("imp", 500);
+  std::string text = absl::StrJoin(lines, "\n") + "\n";
+  testing::WriteFileOrDie(dir.Sub("a.jsonl"), text);
+  std::vector<Captured> chunks;
+  std::vector<ImportProgress> progress;
+  ImportOptions options;
+  options.chunk_bytes = 10000;  // each event is ~450 bytes: many chunks
+  ASSERT_OK_AND_ASSIGN(IngestStats stats,
+                       ImportFile(
+                           dir.Sub("a.jsonl"), Capture(&chunks),
+                           [&](const ImportProgress& p) { progress.push_back(p); }, options));
+  EXPECT_EQ(stats.decoded, 500u);
+  ASSERT_GT(chunks.size(), 5u);
+  std::string joined;
+  uint64_t expected_line = 1;
+  for (const auto& c : chunks) {
+    EXPECT_EQ(c.kind, TextKind::kLines);
+    EXPECT_EQ(c.first_line, expected_line);
+    EXPECT_EQ(c.text.back(), '\n');
+    EXPECT_EQ(c.source, "import:" + dir.Sub("a.jsonl"));
+    // The first line of each chunk is line `first_line` of the file.
+    EXPECT_EQ(c.text.substr(0, c.text.find('\n')), lines[c.first_line - 1]);
+    expected_line += std::count(c.text.begin(), c.text.end(), '\n');
+    joined += c.text;
+  }
+  EXPECT_EQ(joined, text);
+  ASSERT_FALSE(progress.empty());
+  EXPECT_EQ(progress.back().bytes_done, text.size());
+  EXPECT_EQ(progress.back().bytes_total, text.size());
+  EXPECT_EQ(progress.back().events, 500u);
+}
+
+TEST(ImporterTest, GzipFileAndLastLineWithoutNewline) {
+  testing::TempDir dir;
+  std::string text = testing::MakeEventJson("g1") + "\n" + testing::MakeEventJson("g2");
+  testing::WriteFileOrDie(dir.Sub("b.log"), text);
+  auto r = testing::RunProcess({"/bin/sh", "-c", "gzip -q '" + dir.Sub("b.log") + "'"});
+  ASSERT_EQ(r.exit_code, 0);
+  std::vector<Captured> chunks;
+  ASSERT_OK(ImportFile(dir.Sub("b.log.gz"), Capture(&chunks), nullptr).status());
+  ASSERT_EQ(chunks.size(), 1u);
+  EXPECT_EQ(chunks[0].text, text);
+  EXPECT_EQ(chunks[0].kind, TextKind::kLines);
+}
+
+TEST(ImporterTest, EventListDocumentIsOneBody) {
+  testing::TempDir dir;
+  // Pretty-printed over several lines, as a saved webhook body or `kubectl get -o json` is.
+  std::string body = testing::MakeEventList(testing::MakeEvents("el", 3));
+  std::string pretty = "{\n  " + body.substr(1);
+  testing::WriteFileOrDie(dir.Sub("list.json"), pretty);
+  std::vector<Captured> chunks;
+  ASSERT_OK(ImportFile(dir.Sub("list.json"), Capture(&chunks), nullptr).status());
+  ASSERT_EQ(chunks.size(), 1u);
+  EXPECT_EQ(chunks[0].kind, TextKind::kBody);
+  EXPECT_EQ(chunks[0].text, pretty);
+}
+
+TEST(ImporterTest, OversizedDocumentAndMissingFile) {
+  testing::TempDir dir;
+  testing::WriteFileOrDie(dir.Sub("big.json"),
+                          testing::MakeEventList(testing::MakeEvents("big", 100)));
+  std::vector<Captured> chunks;
+  ImportOptions options;
+  options.max_document_bytes = 1000;
+  EXPECT_THAT(ImportFile(dir.Sub("big.json"), Capture(&chunks), nullptr, options),
+              StatusIs(absl::StatusCode::kResourceExhausted, ::testing::HasSubstr("JSON lines")));
+  EXPECT_THAT(ImportFile(dir.Sub("nope.jsonl"), Capture(&chunks), nullptr),
+              StatusIs(absl::StatusCode::kNotFound, ::testing::HasSubstr("nope.jsonl")));
+  EXPECT_TRUE(chunks.empty());
+}
+
+TEST(ImporterTest, SinkErrorStopsTheImport) {
+  testing::TempDir dir;
+  testing::WriteFileOrDie(dir.Sub("a.jsonl"), testing::MakeEventJson("x") + "\n");
+  ImportSink failing = [](const ImportChunk&, IngestStats*) {
+    return absl::UnavailableError("down");
+  };
+  EXPECT_THAT(ImportFile(dir.Sub("a.jsonl"), failing, nullptr),
+              StatusIs(absl::StatusCode::kUnavailable, ::testing::HasSubstr("down")));
+}
+
+}  // namespace
+}  // namespace kq::server
