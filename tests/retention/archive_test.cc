@@ -1,0 +1,132 @@
+#include "retention/archive.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace kq::retention {
+namespace {
+
+using ::kq::testing::IsOk;
+using ::kq::testing::ReadFileOrDie;
+using ::kq::testing::StatusIs;
+using ::kq::testing::TempDir;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr TimeMicros kDay = kMicrosPerDay;
+constexpr TimeMicros kJan1 = 19723 * kDay;  // 2024-01-01
+
+std::vector<ArchiveEvent> Events(int n, TimeMicros base, std::string tag) {
+  std::vector<ArchiveEvent> out;
+  for (int i = 0; i < n; ++i) {
+    out.push_back({R"({"auditID":")" + tag + std::to_string(i) + R"("})", base + i});
+  }
+  return out;
+}
+
+TEST(ArchiveTest, Sha256MatchesAKnownVector) {
+  // FIPS 180-2 test vector.
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(ArchiveTest, WriteReadListIdempotent) {
+  TempDir dir;
+  std::string root = dir.Sub("archive");
+  std::string digest1, digest2;
+  ASSERT_OK_AND_ASSIGN(ArchivePart p1, WritePart(root, "prod", kJan1, "payments", 1,
+                                                 Events(3, kJan1 + 10, "a"), &digest1));
+  EXPECT_EQ(p1.file, "part-1.jsonl");
+  EXPECT_EQ(p1.events, 3u);
+  EXPECT_EQ(p1.min_time, kJan1 + 10);
+  EXPECT_EQ(p1.max_time, kJan1 + 12);
+  std::string dir_path = PartitionDir(root, "prod", kJan1, "payments");
+  EXPECT_EQ(dir_path, root + "/prod/date=2024-01-01/ns=payments");
+  std::string content = ReadFileOrDie(dir_path + "/part-1.jsonl");
+  EXPECT_EQ(content, "{\"auditID\":\"a0\"}\n{\"auditID\":\"a1\"}\n{\"auditID\":\"a2\"}\n");
+  EXPECT_EQ(p1.bytes, content.size());
+  EXPECT_EQ(p1.sha256, Sha256Hex(content));
+  EXPECT_EQ(digest1, Sha256Hex(ReadFileOrDie(dir_path + "/manifest.json")));
+
+  // Writing part 1 again (a resumed run) changes nothing.
+  ASSERT_OK_AND_ASSIGN(ArchivePart again, WritePart(root, "prod", kJan1, "payments", 1,
+                                                    Events(5, kJan1, "zzz"), &digest2));
+  EXPECT_EQ(again.sha256, p1.sha256);
+  EXPECT_EQ(digest2, digest1);
+  EXPECT_EQ(ReadFileOrDie(dir_path + "/part-1.jsonl"), content);
+
+  ASSERT_OK_AND_ASSIGN(ArchivePart p2, WritePart(root, "prod", kJan1, "payments", 2,
+                                                 Events(1, kJan1 + 99, "late"), &digest2));
+  ASSERT_OK_AND_ASSIGN(ArchivePart c1, WritePart(root, "prod", kJan1 + kDay, "", 1,
+                                                 Events(2, kJan1 + kDay, "c"), &digest2));
+  EXPECT_EQ(c1.events, 2u);
+  ASSERT_OK_AND_ASSIGN(auto partitions, ListPartitions(root, "prod"));
+  ASSERT_EQ(partitions.size(), 2u);
+  EXPECT_EQ(partitions[0].ns, "payments");
+  ASSERT_EQ(partitions[0].parts.size(), 2u);
+  EXPECT_EQ(partitions[0].parts[1].file, "part-2.jsonl");
+  EXPECT_EQ(partitions[1].ns, "");  // cluster-scoped
+  EXPECT_EQ(partitions[1].day, kJan1 + kDay);
+  EXPECT_TRUE(std::filesystem::exists(root + "/prod/date=2024-01-02/ns=_cluster/part-1.jsonl"));
+
+  std::vector<std::string> lines;
+  ASSERT_THAT(ReadArchive(root, "prod", kJan1, kJan1 + 2 * kDay, {"payments"},
+                          [&](std::string_view json) -> absl::StatusOr<bool> {
+                            lines.emplace_back(json);
+                            return true;
+                          }),
+              IsOk());
+  EXPECT_THAT(lines, ElementsAre(R"({"auditID":"a0"})", R"({"auditID":"a1"})",
+                                 R"({"auditID":"a2"})", R"({"auditID":"late0"})"));
+  ASSERT_OK_AND_ASSIGN(auto empty, ListPartitions(root, "dev"));
+  EXPECT_TRUE(empty.empty());
+
+  ASSERT_THAT(DeleteArchiveDay(root, "prod", kJan1), IsOk());
+  ASSERT_OK_AND_ASSIGN(partitions, ListPartitions(root, "prod"));
+  ASSERT_EQ(partitions.size(), 1u);
+  EXPECT_EQ(partitions[0].day, kJan1 + kDay);
+}
+
+TEST(ArchiveTest, VerifyCatchesAFlippedByteAMissingFileAndAStrayFile) {
+  TempDir dir;
+  std::string root = dir.Sub("archive");
+  std::string digest;
+  ASSERT_OK(WritePart(root, "prod", kJan1, "a", 1, Events(4, kJan1, "x"), &digest).status());
+  ASSERT_OK(WritePart(root, "prod", kJan1, "b", 1, Events(4, kJan1, "y"), &digest).status());
+  ASSERT_OK_AND_ASSIGN(VerifyReport clean, VerifyArchive(root, "prod"));
+  EXPECT_TRUE(clean.ok());
+  EXPECT_EQ(clean.partitions, 2u);
+  EXPECT_EQ(clean.parts, 2u);
+  EXPECT_EQ(clean.events, 8u);
+
+  std::string a = PartitionDir(root, "prod", kJan1, "a") + "/part-1.jsonl";
+  {
+    std::fstream f(a, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(3);
+    f.put('Q');
+  }
+  std::string b = PartitionDir(root, "prod", kJan1, "b") + "/part-1.jsonl";
+  std::filesystem::remove(b);
+  kq::testing::WriteFileOrDie(PartitionDir(root, "prod", kJan1, "b") + "/part-9.jsonl", "{}\n");
+
+  ASSERT_OK_AND_ASSIGN(VerifyReport bad, VerifyArchive(root, "prod"));
+  ASSERT_EQ(bad.problems.size(), 3u);
+  EXPECT_EQ(bad.problems[0].path, a);
+  EXPECT_THAT(bad.problems[0].what, HasSubstr("sha256 mismatch"));
+  EXPECT_EQ(bad.problems[1].path, b);
+  EXPECT_EQ(bad.problems[1].what, "missing");
+  EXPECT_THAT(bad.problems[2].path, HasSubstr("part-9.jsonl"));
+  EXPECT_EQ(bad.problems[2].what, "not in manifest");
+
+  EXPECT_THAT(ReadArchive(root, "prod", kJan1, kJan1 + kDay, {"a"},
+                          [](std::string_view) -> absl::StatusOr<bool> { return true; }),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("altered")));
+}
+
+}  // namespace
+}  // namespace kq::retention
