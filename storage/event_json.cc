@@ -94,10 +94,12 @@ void AppendObjectRefJson(const ObjectRef& ref, std::string* out) {
   w.End();
 }
 
-void AppendEventJson(const Event& e, std::string* out) {
+void AppendEventJson(const Event& e, std::string* out, bool type_meta) {
   ObjectWriter w(out);
-  w.OptString("kind", e.kind);
-  w.OptString("apiVersion", e.api_version);
+  if (type_meta) {
+    w.OptString("kind", e.kind);
+    w.OptString("apiVersion", e.api_version);
+  }
   w.String("level", e.level);
   w.String("auditID", e.audit_id);
   w.String("stage", e.stage);

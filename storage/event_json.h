@@ -11,8 +11,9 @@
 
 namespace kq::storage {
 
-// Appends the event as one line of JSON (no trailing newline) to *out.
-void AppendEventJson(const Event& event, std::string* out);
+// Appends the event as one line of JSON (no trailing newline) to *out. With `type_meta` false,
+// kind and apiVersion are left out (as in webhook EventList items).
+void AppendEventJson(const Event& event, std::string* out, bool type_meta = true);
 std::string EventToJson(const Event& event);
 
 // Appends a UserInfo object ({"username":...}) to *out.

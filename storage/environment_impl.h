@@ -1,0 +1,111 @@
+// EnvironmentImpl: one environment's RocksDB instance and the write, merge, retention and
+// quarantine paths over it (docs/format.md). Internal to the storage module; callers use
+// storage/store.h. Thread-safe.
+#ifndef KQ_STORAGE_ENVIRONMENT_IMPL_H_
+#define KQ_STORAGE_ENVIRONMENT_IMPL_H_
+
+#include <rocksdb/db.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "storage/store.h"
+
+namespace rocksdb {
+class Cache;
+class WriteBufferManager;
+}  // namespace rocksdb
+
+namespace kq::storage {
+
+// Converts a RocksDB status once, at the edge; corruption becomes DataLoss naming `context`.
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view context);
+
+struct SharedResources {
+  std::shared_ptr<rocksdb::Cache> cache;
+  std::shared_ptr<rocksdb::WriteBufferManager> write_buffers;
+  uint64_t memory_budget_bytes = 0;
+};
+
+class EnvironmentImpl : public Environment {
+ public:
+  // Column family indexes into handles().
+  enum Cf { kMeta = 0, kSegments, kSummaries, kBodies, kDedupe, kQuarantine, kNumCfs };
+
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<EnvironmentImpl>> Open(
+      const std::string& name, const std::string& dir, const StoreOptions& options,
+      const SharedResources& shared);
+  ~EnvironmentImpl() override;
+
+  const std::string& name() const override { return name_; }
+  [[nodiscard]] absl::Status Append(std::span<const Event> events, AppendResult* result) override;
+  std::unique_ptr<Reader> NewReader() override;
+  [[nodiscard]] absl::StatusOr<uint64_t> AddQuarantine(QuarantineRecord record) override;
+  [[nodiscard]] absl::StatusOr<std::vector<QuarantineRecord>> ListQuarantine(size_t limit) override;
+  [[nodiscard]] absl::StatusOr<QuarantineRecord> GetQuarantine(uint64_t id) override;
+  [[nodiscard]] absl::StatusOr<EnvironmentStats> Stats() override;
+  [[nodiscard]] absl::Status DropBodies(TimeMicros from, TimeMicros to,
+                                        std::span<const std::string> namespaces) override;
+  [[nodiscard]] absl::Status DeleteRange(TimeMicros from, TimeMicros to,
+                                         std::span<const std::string> namespaces) override;
+  [[nodiscard]] absl::Status Flush() override;
+
+  // Merges groups of small segments of one (bucket, namespace); `all` merges every group with
+  // two or more small segments, else only groups with many. Returns segments merged.
+  [[nodiscard]] absl::StatusOr<uint64_t> MergeSmallSegments(bool all);
+
+  rocksdb::DB* db() const { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[c]; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  EnvironmentImpl(std::string name, std::string dir, const StoreOptions& options);
+  [[nodiscard]] absl::Status OpenDb(const SharedResources& shared);
+  [[nodiscard]] absl::Status Recover();
+  [[nodiscard]] absl::Status Write(rocksdb::WriteBatch* batch);
+  // Marks every summary in the range (and namespaces) and applies `edit` in one batch.
+  [[nodiscard]] absl::Status ForEachGroup(
+      TimeMicros from, TimeMicros to, std::span<const std::string> namespaces,
+      const std::function<void(const std::string& prefix, rocksdb::WriteBatch*)>& on_group,
+      const std::function<void(const std::string& key, std::string summary, rocksdb::WriteBatch*)>&
+          on_summary);
+  void MergeLoop();
+  uint64_t DedupeHash(const Event& e) const;
+  void ExpireDedupe(TimeMicros newest_hour, rocksdb::WriteBatch* batch);
+
+  const std::string name_;
+  const std::string dir_;
+  const StoreOptions options_;
+  int lock_fd_ = -1;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+
+  std::mutex id_mu_;
+  uint64_t next_segment_id_ = 1;
+  uint64_t next_quarantine_id_ = 1;
+
+  // Dedupe memory: hashes per hour of requestReceivedTimestamp.
+  std::mutex dedupe_mu_;
+  std::map<TimeMicros, absl::flat_hash_set<uint64_t>> dedupe_;
+  TimeMicros dedupe_newest_hour_ = INT64_MIN;
+
+  // Held by merges and retention so they never interleave.
+  std::mutex maintenance_mu_;
+
+  std::mutex merge_mu_;
+  std::condition_variable merge_cv_;
+  bool stop_ = false;
+  uint64_t appends_since_merge_ = 0;
+  std::thread merge_thread_;
+};
+
+}  // namespace kq::storage
+
+#endif  // KQ_STORAGE_ENVIRONMENT_IMPL_H_

@@ -1,0 +1,174 @@
+// Background merging of small segments of one (bucket, namespace) into bigger ones.
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "storage/environment_impl.h"
+#include "storage/segment.h"
+#include "storage/store_keys.h"
+#include "storage/summary.h"
+
+namespace kq::storage {
+namespace {
+
+// A segment with fewer rows is "small" and gets merged.
+constexpr uint64_t kSmallRows = 16384;
+// Background merges wait for this many small segments in a group; Flush merges any two.
+constexpr size_t kBackgroundMergeFanIn = 8;
+
+struct Candidate {
+  std::string key;
+  Summary summary;
+};
+
+}  // namespace
+
+absl::StatusOr<uint64_t> EnvironmentImpl::MergeSmallSegments(bool all) {
+  std::lock_guard<std::mutex> l(maintenance_mu_);
+  const rocksdb::Snapshot* snap = db_->GetSnapshot();
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap;
+  auto release = [&] { db_->ReleaseSnapshot(snap); };
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kSummaries]));
+  uint64_t merged = 0;
+  std::string group_prefix;
+  std::vector<Candidate> group;
+  absl::Status status;
+
+  auto merge_group = [&]() -> absl::Status {
+    // Only segments of the same tier merge together.
+    for (bool dropped : {false, true}) {
+      std::vector<const Candidate*> picked;
+      for (const auto& c : group) {
+        if (c.summary.bodies_dropped == dropped) picked.push_back(&c);
+      }
+      size_t need = all ? 2 : kBackgroundMergeFanIn;
+      if (picked.size() < need) continue;
+      // Merge in runs of at most kMaxSegmentRows rows.
+      size_t start = 0;
+      while (start < picked.size()) {
+        size_t end = start;
+        uint64_t rows = 0;
+        while (end < picked.size() && rows + picked[end]->summary.rows <= kMaxSegmentRows) {
+          rows += picked[end]->summary.rows;
+          ++end;
+        }
+        if (end - start < 2) {
+          start = std::max(end, start + 1);
+          continue;
+        }
+        SegmentBuilder builder;
+        rocksdb::WriteBatch batch;
+        uint64_t raw_bytes = 0;
+        for (size_t i = start; i < end; ++i) {
+          const std::string& key = picked[i]->key;
+          std::string value;
+          KQ_RETURN_IF_ERROR(FromRocks(db_->Get(ro, handles_[kSegments], key, &value),
+                                       absl::StrCat(dir_, ": reading a segment to merge")));
+          KQ_ASSIGN_OR_RETURN(SegmentView view, SegmentView::Parse(std::move(value)));
+          KQ_ASSIGN_OR_RETURN(DecodedRows decoded, DecodeAllColumns(view));
+          if (!dropped) {
+            for (char kind : {'\x01', '\x02'}) {
+              std::string body;
+              rocksdb::Status s = db_->Get(ro, handles_[kBodies], key + kind, &body);
+              if (s.IsNotFound()) continue;
+              KQ_RETURN_IF_ERROR(FromRocks(s, dir_));
+              KQ_ASSIGN_OR_RETURN(BlobColumn blobs, DecodeBodyBlock(body, decoded.rows));
+              (kind == '\x01' ? decoded.request_bodies : decoded.response_bodies) =
+                  std::move(blobs);
+            }
+          }
+          for (size_t r = 0; r < decoded.rows; ++r) {
+            KQ_ASSIGN_OR_RETURN(Event e, RowToEvent(decoded, r, name_));
+            builder.Add(e);
+          }
+          raw_bytes += picked[i]->summary.raw_bytes;
+          (void)batch.Delete(handles_[kSegments], key);
+          (void)batch.Delete(handles_[kSummaries], key);
+          (void)batch.Delete(handles_[kBodies], key + '\x01');
+          (void)batch.Delete(handles_[kBodies], key + '\x02');
+        }
+        TimeMicros bucket;
+        std::string ns;
+        uint64_t unused;
+        if (!ParseSegmentKey(picked[start]->key, &bucket, &ns, &unused)) {
+          return absl::DataLossError("corrupt segment key");
+        }
+        uint64_t id;
+        {
+          std::lock_guard<std::mutex> il(id_mu_);
+          id = next_segment_id_++;
+        }
+        std::string key = SegmentKey(bucket, ns, id);
+        EncodedSegment enc = builder.Finish();
+        enc.summary.raw_bytes = raw_bytes;
+        enc.summary.bodies_dropped = dropped;
+        (void)batch.Put(handles_[kSegments], key, enc.segment);
+        (void)batch.Put(handles_[kSummaries], key, enc.summary.Encode());
+        if (!enc.request_bodies.empty()) {
+          (void)batch.Put(handles_[kBodies], key + '\x01', enc.request_bodies);
+        }
+        if (!enc.response_bodies.empty()) {
+          (void)batch.Put(handles_[kBodies], key + '\x02', enc.response_bodies);
+        }
+        KQ_RETURN_IF_ERROR(Write(&batch));
+        merged += end - start;
+        start = end;
+      }
+    }
+    return absl::OkStatus();
+  };
+
+  for (it->SeekToFirst(); it->Valid() && status.ok(); it->Next()) {
+    std::string key(it->key().data(), it->key().size());
+    TimeMicros bucket;
+    std::string ns;
+    uint64_t id;
+    if (!ParseSegmentKey(key, &bucket, &ns, &id)) {
+      status = absl::DataLossError(absl::StrCat(dir_, ": corrupt summary key"));
+      break;
+    }
+    std::string prefix = SegmentPrefix(bucket, ns);
+    if (prefix != group_prefix) {
+      status = merge_group();
+      group.clear();
+      group_prefix = prefix;
+    }
+    absl::StatusOr<Summary> s =
+        Summary::Decode(std::string_view(it->value().data(), it->value().size()));
+    if (!s.ok()) {
+      status = s.status();
+      break;
+    }
+    if (s->rows < kSmallRows) group.push_back({std::move(key), *std::move(s)});
+  }
+  if (status.ok()) status = merge_group();
+  if (status.ok()) status = FromRocks(it->status(), dir_);
+  it.reset();
+  release();
+  if (!status.ok()) return status;
+  return merged;
+}
+
+void EnvironmentImpl::MergeLoop() {
+  std::unique_lock<std::mutex> l(merge_mu_);
+  while (!stop_) {
+    merge_cv_.wait_for(l, std::chrono::seconds(5),
+                       [&] { return stop_ || appends_since_merge_ >= 64; });
+    if (stop_) break;
+    if (appends_since_merge_ == 0) continue;
+    appends_since_merge_ = 0;
+    l.unlock();
+    absl::StatusOr<uint64_t> merged = MergeSmallSegments(/*all=*/false);
+    if (!merged.ok()) {
+      log::Warning("environment ", name_, ": merge failed: ", merged.status().ToString());
+    }
+    l.lock();
+  }
+}
+
+}  // namespace kq::storage

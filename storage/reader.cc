@@ -1,0 +1,399 @@
+// The read side: a snapshot Reader over an environment's segments, with summary pruning and
+// needle look-ups, handing out lazily decoded column batches.
+#include <rocksdb/db.h>
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "storage/environment_impl.h"
+#include "storage/event_json.h"
+#include "storage/segment.h"
+#include "storage/store_keys.h"
+#include "storage/summary.h"
+
+namespace kq::storage {
+namespace {
+
+constexpr size_t kNumColumns = 22;
+
+// Returns the BodyBlock bytes of one kind ('\x01' request, '\x02' response), "" when absent.
+using BodySource = std::function<absl::StatusOr<std::string>(char kind)>;
+
+class SegmentBatch : public EventBatch {
+ public:
+  SegmentBatch(SegmentView view, TimeMicros bucket, std::string ns, std::string env,
+               bool bodies_dropped, BodySource bodies)
+      : view_(std::move(view)),
+        bucket_(bucket),
+        ns_(std::move(ns)),
+        env_(std::move(env)),
+        bodies_dropped_(bodies_dropped),
+        bodies_(std::move(bodies)) {}
+
+  size_t num_rows() const override { return view_.rows(); }
+  TimeMicros bucket() const override { return bucket_; }
+  std::string_view ns() const override { return ns_; }
+
+  const IntColumn& Ints(Column c) const override {
+    auto& slot = ints_[static_cast<size_t>(c)];
+    if (!slot.has_value()) {
+      absl::StatusOr<IntColumn> col = view_.Ints(static_cast<uint32_t>(c));
+      slot = Keep(std::move(col), [&] {
+        IntColumn empty;
+        empty.values.assign(num_rows(), 0);
+        empty.present.assign(num_rows(), false);
+        return empty;
+      });
+    }
+    return *slot;
+  }
+
+  const StringColumn& Strings(Column c) const override {
+    auto& slot = strings_[static_cast<size_t>(c)];
+    if (!slot.has_value()) {
+      if (c == Column::kEnv) {
+        StringColumn col;
+        col.dict.push_back(env_);
+        col.codes.assign(num_rows(), 0);
+        slot = std::move(col);
+      } else {
+        slot = Keep(view_.Strings(static_cast<uint32_t>(c)), [&] {
+          StringColumn empty;
+          empty.codes.assign(num_rows(), kNullCode);
+          return empty;
+        });
+      }
+    }
+    return *slot;
+  }
+
+  const ListColumn& Lists(Column c) const override {
+    auto& slot = lists_[static_cast<size_t>(c)];
+    if (!slot.has_value()) {
+      slot = Keep(view_.Lists(static_cast<uint32_t>(c)), [&] {
+        ListColumn empty;
+        empty.offsets.assign(num_rows() + 1, 0);
+        return empty;
+      });
+    }
+    return *slot;
+  }
+
+  absl::StatusOr<std::string> EventJson(size_t row) const override {
+    KQ_ASSIGN_OR_RETURN(Event e, RowEvent(row));
+    return EventToJson(e);
+  }
+  // The whole event of `row`, bodies included unless dropped.
+  absl::StatusOr<Event> RowEvent(size_t row) const {
+    KQ_RETURN_IF_ERROR(CheckRow(row));
+    KQ_RETURN_IF_ERROR(LoadAll());
+    return RowToEvent(*all_, row, env_);
+  }
+  absl::StatusOr<std::string> RequestObject(size_t row) const override { return Body(row, 1); }
+  absl::StatusOr<std::string> ResponseObject(size_t row) const override { return Body(row, 2); }
+
+  const absl::Status& status() const { return status_; }
+
+ private:
+  template <typename T, typename F>
+  T Keep(absl::StatusOr<T> col, F empty) const {
+    if (col.ok()) return *std::move(col);
+    if (status_.ok()) status_ = col.status();
+    return empty();
+  }
+
+  absl::Status CheckRow(size_t row) const {
+    if (row >= num_rows()) {
+      return absl::OutOfRangeError(absl::StrCat("row ", row, " of ", num_rows()));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status LoadBodies() const {
+    if (bodies_loaded_) return absl::OkStatus();
+    bodies_loaded_ = true;
+    if (bodies_dropped_) return absl::OkStatus();
+    for (char kind : {'\x01', '\x02'}) {
+      KQ_ASSIGN_OR_RETURN(std::string block, bodies_(kind));
+      if (block.empty()) continue;
+      KQ_ASSIGN_OR_RETURN(BlobColumn blobs, DecodeBodyBlock(block, num_rows()));
+      (kind == '\x01' ? request_ : response_) = std::move(blobs);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status LoadAll() const {
+    if (all_.has_value()) return absl::OkStatus();
+    KQ_RETURN_IF_ERROR(LoadBodies());
+    KQ_ASSIGN_OR_RETURN(DecodedRows rows, DecodeAllColumns(view_));
+    rows.request_bodies = request_;
+    rows.response_bodies = response_;
+    all_ = std::move(rows);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::string> Body(size_t row, int kind) const {
+    KQ_RETURN_IF_ERROR(CheckRow(row));
+    KQ_RETURN_IF_ERROR(LoadBodies());
+    const std::optional<BlobColumn>& blobs = kind == 1 ? request_ : response_;
+    if (!blobs.has_value() || !blobs->present[row]) return std::string();
+    return std::string(blobs->Get(row));
+  }
+
+  SegmentView view_;
+  TimeMicros bucket_;
+  std::string ns_;
+  std::string env_;
+  bool bodies_dropped_;
+  BodySource bodies_;
+  mutable std::optional<IntColumn> ints_[kNumColumns];
+  mutable std::optional<StringColumn> strings_[kNumColumns];
+  mutable std::optional<ListColumn> lists_[kNumColumns];
+  mutable bool bodies_loaded_ = false;
+  mutable std::optional<BlobColumn> request_, response_;
+  mutable std::optional<DecodedRows> all_;
+  mutable absl::Status status_;
+};
+
+struct Entry {
+  std::string key;
+  TimeMicros bucket;
+  std::string ns;
+  Summary summary;
+};
+
+class ReaderImpl : public Reader {
+ public:
+  explicit ReaderImpl(EnvironmentImpl* env) : env_(env), snapshot_(env->db()->GetSnapshot()) {
+    ro_.snapshot = snapshot_;
+  }
+  ~ReaderImpl() override { env_->db()->ReleaseSnapshot(snapshot_); }
+
+  absl::Status Scan(const ScanRange& range, const BatchCallback& fn, ScanStats* stats) override {
+    ScanStats local;
+    if (stats == nullptr) stats = &local;
+    std::vector<Entry> entries;
+    KQ_RETURN_IF_ERROR(Collect(range, &entries, stats));
+    for (const Entry& e : entries) {
+      if (Prune(e, range)) {
+        ++stats->segments_pruned;
+        continue;
+      }
+      KQ_ASSIGN_OR_RETURN(std::unique_ptr<SegmentBatch> batch, ReadSegment(e, stats));
+      KQ_ASSIGN_OR_RETURN(bool more, fn(*batch));
+      KQ_RETURN_IF_ERROR(Annotate(batch->status(), SegmentName(e)));
+      if (!more) break;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status LookupAuditId(std::string_view audit_id, const BatchCallback& fn,
+                             ScanStats* stats) override {
+    return Lookup(ScanRange(), Column::kAuditId, audit_id, fn, stats);
+  }
+
+  absl::Status LookupName(std::string_view name, const ScanRange& range, const BatchCallback& fn,
+                          ScanStats* stats) override {
+    return Lookup(range, Column::kName, name, fn, stats);
+  }
+
+  absl::StatusOr<std::vector<std::string>> DistinctValues(Column c, size_t limit) override {
+    absl::flat_hash_set<std::string> seen;
+    std::vector<std::string> out;
+    auto add = [&](std::string_view v) {
+      if (out.size() < limit && seen.insert(std::string(v)).second) out.emplace_back(v);
+    };
+    ScanStats stats;
+    std::vector<Entry> entries;
+    KQ_RETURN_IF_ERROR(Collect(ScanRange(), &entries, &stats));
+    for (const Entry& e : entries) {
+      if (out.size() >= limit) break;
+      if (c == Column::kNamespace) {
+        add(e.ns);
+        continue;
+      }
+      if (c == Column::kEnv) {
+        add(env_->name());
+        break;
+      }
+      const ValueSet* set = e.summary.Find(static_cast<uint32_t>(c));
+      if (set != nullptr && !set->bloom) {
+        for (const auto& v : set->values) add(v);
+        continue;
+      }
+      KQ_ASSIGN_OR_RETURN(std::unique_ptr<SegmentBatch> batch, ReadSegment(e, &stats));
+      if (c == Column::kGroups || c == Column::kSourceIps) {
+        for (const auto& v : batch->Lists(c).dict) add(v);
+      } else if (c == Column::kTime || c == Column::kStageTime || c == Column::kCode) {
+        const IntColumn& ints = batch->Ints(c);
+        for (size_t i = 0; i < ints.values.size(); ++i) {
+          if (ints.present[i]) add(std::to_string(ints.values[i]));
+        }
+      } else {
+        for (const auto& v : batch->Strings(c).dict) add(v);
+      }
+      KQ_RETURN_IF_ERROR(Annotate(batch->status(), SegmentName(e)));
+    }
+    return out;
+  }
+
+ private:
+  std::string SegmentName(const Entry& e) const {
+    return absl::StrCat("environment ", env_->name(), " (", env_->dir(), "), segment of bucket ",
+                        e.bucket, " namespace \"", e.ns, "\"");
+  }
+
+  // Summaries in the time/namespace key range, in scan order.
+  absl::Status Collect(const ScanRange& range, std::vector<Entry>* out, ScanStats* stats) {
+    std::string lo, hi;
+    if (range.from != INT64_MIN) PutTimeKey(&lo, BucketOf(range.from));
+    if (range.to != INT64_MAX) {
+      TimeMicros last = BucketOf(range.to - 1);
+      if (last <= INT64_MAX - kBucketMicros) PutTimeKey(&hi, last + kBucketMicros);
+    }
+    rocksdb::ReadOptions ro = ro_;
+    rocksdb::Slice upper(hi);
+    if (!hi.empty()) ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(
+        env_->db()->NewIterator(ro, env_->cf(EnvironmentImpl::kSummaries)));
+    for (it->Seek(lo); it->Valid(); it->Next()) {
+      Entry e;
+      uint64_t id;
+      e.key.assign(it->key().data(), it->key().size());
+      if (!ParseSegmentKey(e.key, &e.bucket, &e.ns, &id)) {
+        return absl::DataLossError(absl::StrCat(env_->dir(), ": corrupt summary key"));
+      }
+      if (!range.namespaces.empty() && std::find(range.namespaces.begin(), range.namespaces.end(),
+                                                 e.ns) == range.namespaces.end()) {
+        continue;
+      }
+      absl::StatusOr<Summary> s =
+          Summary::Decode(std::string_view(it->value().data(), it->value().size()));
+      if (!s.ok()) return Annotate(s.status(), SegmentName(e));
+      e.summary = *std::move(s);
+      ++stats->segments_total;
+      out->push_back(std::move(e));
+    }
+    KQ_RETURN_IF_ERROR(FromRocks(it->status(), env_->dir()));
+    if (range.newest_first) {
+      std::stable_sort(out->begin(), out->end(),
+                       [](const Entry& a, const Entry& b) { return a.bucket > b.bucket; });
+    }
+    return absl::OkStatus();
+  }
+
+  bool Prune(const Entry& e, const ScanRange& range) const {
+    if (e.summary.rows == 0) return true;
+    if (e.summary.max_time < range.from || e.summary.min_time >= range.to) return true;
+    for (const auto& hint : range.hints) {
+      if (hint.column == Column::kNamespace) {
+        if (std::find(hint.values.begin(), hint.values.end(), e.ns) == hint.values.end()) {
+          return true;
+        }
+        continue;
+      }
+      if (hint.column == Column::kEnv) {
+        if (std::find(hint.values.begin(), hint.values.end(), env_->name()) == hint.values.end()) {
+          return true;
+        }
+        continue;
+      }
+      const ValueSet* set = e.summary.Find(static_cast<uint32_t>(hint.column));
+      if (set == nullptr) continue;
+      if (std::none_of(hint.values.begin(), hint.values.end(),
+                       [&](const std::string& v) { return set->MayContain(v); })) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  absl::StatusOr<std::unique_ptr<SegmentBatch>> ReadSegment(const Entry& e, ScanStats* stats) {
+    std::string value;
+    rocksdb::Status s = env_->db()->Get(ro_, env_->cf(EnvironmentImpl::kSegments), e.key, &value);
+    KQ_RETURN_IF_ERROR(FromRocks(s, SegmentName(e)));
+    stats->bytes_read += value.size();
+    ++stats->segments_read;
+    stats->rows_read += e.summary.rows;
+    absl::StatusOr<SegmentView> view = SegmentView::Parse(std::move(value));
+    if (!view.ok()) return Annotate(view.status(), SegmentName(e));
+    rocksdb::DB* db = env_->db();
+    rocksdb::ColumnFamilyHandle* bodies = env_->cf(EnvironmentImpl::kBodies);
+    rocksdb::ReadOptions ro = ro_;
+    std::string key = e.key;
+    std::string name = SegmentName(e);
+    BodySource source = [db, bodies, ro, key, name](char kind) -> absl::StatusOr<std::string> {
+      std::string block;
+      rocksdb::Status st = db->Get(ro, bodies, key + kind, &block);
+      if (st.IsNotFound()) return std::string();
+      KQ_RETURN_IF_ERROR(FromRocks(st, name));
+      return block;
+    };
+    return std::make_unique<SegmentBatch>(*std::move(view), e.bucket, e.ns, env_->name(),
+                                          e.summary.bodies_dropped, std::move(source));
+  }
+
+  absl::Status Lookup(const ScanRange& range, Column column, std::string_view needle,
+                      const BatchCallback& fn, ScanStats* stats) {
+    ScanStats local;
+    if (stats == nullptr) stats = &local;
+    std::vector<Entry> entries;
+    KQ_RETURN_IF_ERROR(Collect(range, &entries, stats));
+    ScanRange hinted = range;
+    hinted.hints.push_back({column, {std::string(needle)}});
+    for (const Entry& e : entries) {
+      if (Prune(e, hinted)) {
+        ++stats->segments_pruned;
+        continue;
+      }
+      KQ_ASSIGN_OR_RETURN(std::unique_ptr<SegmentBatch> batch, ReadSegment(e, stats));
+      const StringColumn& col = batch->Strings(column);
+      const IntColumn& times = batch->Ints(Column::kTime);
+      std::vector<size_t> rows;
+      for (size_t r = 0; r < batch->num_rows(); ++r) {
+        if (col.codes[r] == kNullCode || col.dict[col.codes[r]] != needle) continue;
+        if (times.values[r] < range.from || times.values[r] >= range.to) continue;
+        rows.push_back(r);
+      }
+      KQ_RETURN_IF_ERROR(Annotate(batch->status(), SegmentName(e)));
+      if (rows.empty()) continue;
+      KQ_ASSIGN_OR_RETURN(std::unique_ptr<SegmentBatch> matches, Subset(*batch, rows, e));
+      KQ_ASSIGN_OR_RETURN(bool more, fn(*matches));
+      if (!more) break;
+    }
+    return absl::OkStatus();
+  }
+
+  // A batch holding only `rows` of `batch`, re-encoded in memory.
+  absl::StatusOr<std::unique_ptr<SegmentBatch>> Subset(const SegmentBatch& batch,
+                                                       const std::vector<size_t>& rows,
+                                                       const Entry& e) {
+    SegmentBuilder builder(1);
+    for (size_t r : rows) {
+      KQ_ASSIGN_OR_RETURN(Event event, batch.RowEvent(r));
+      builder.Add(event);
+    }
+    auto enc = std::make_shared<EncodedSegment>(builder.Finish());
+    KQ_ASSIGN_OR_RETURN(SegmentView view, SegmentView::Parse(enc->segment));
+    BodySource source = [enc](char kind) -> absl::StatusOr<std::string> {
+      return kind == '\x01' ? enc->request_bodies : enc->response_bodies;
+    };
+    return std::make_unique<SegmentBatch>(std::move(view), e.bucket, e.ns, env_->name(),
+                                          e.summary.bodies_dropped, std::move(source));
+  }
+
+  EnvironmentImpl* env_;
+  const rocksdb::Snapshot* snapshot_;
+  rocksdb::ReadOptions ro_;
+};
+
+}  // namespace
+
+std::unique_ptr<Reader> EnvironmentImpl::NewReader() { return std::make_unique<ReaderImpl>(this); }
+
+}  // namespace kq::storage

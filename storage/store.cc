@@ -1,0 +1,579 @@
+#include "storage/store.h"
+
+#include <fcntl.h>
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "common/coding.h"
+#include "common/status.h"
+#include "common/strings.h"
+#include "storage/environment_impl.h"
+#include "storage/event_json.h"
+#include "storage/hash.h"
+#include "storage/segment.h"
+#include "storage/store_keys.h"
+
+namespace kq::storage {
+namespace {
+
+constexpr int kFormatVersion = 1;
+constexpr size_t kQuarantinePayloadLimit = 1u << 20;
+constexpr const char* kCfNames[] = {"default", "segments", "summaries",
+                                    "bodies",  "dedupe",   "quarantine"};
+
+// Takes the environment's lock file; FailedPrecondition "locked by pid N" when another process
+// (or another open in this process) holds it.
+absl::StatusOr<int> LockDir(const std::string& env, const std::string& dir) {
+  std::string path = dir + "/KQLOCK";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot open lock file ", path, ": ", std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char buf[32] = {0};
+    ssize_t n = ::pread(fd, buf, sizeof(buf) - 1, 0);
+    ::close(fd);
+    std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "unknown";
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+    return absl::FailedPreconditionError(
+        absl::StrCat("environment \"", env, "\" at ", dir, " is locked by pid ", pid));
+  }
+  std::string pid = absl::StrCat(::getpid(), "\n");
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    ::close(fd);
+    return absl::UnavailableError(absl::StrCat("cannot write lock file ", path));
+  }
+  return fd;
+}
+
+std::string EncodeQuarantine(const QuarantineRecord& r) {
+  std::string out;
+  out.push_back(1);
+  PutVarint64(&out, ZigZagEncode(r.received));
+  PutLengthPrefixed(&out, r.source);
+  PutLengthPrefixed(&out, r.reason);
+  PutLengthPrefixed(&out, std::string_view(r.payload).substr(0, kQuarantinePayloadLimit));
+  return out;
+}
+
+absl::StatusOr<QuarantineRecord> DecodeQuarantine(uint64_t id, std::string_view in) {
+  QuarantineRecord r;
+  r.id = id;
+  uint64_t received;
+  std::string_view source, reason, payload;
+  if (in.empty() || in[0] != 1) return absl::DataLossError("corrupt quarantine record");
+  in.remove_prefix(1);
+  if (!GetVarint64(&in, &received) || !GetLengthPrefixed(&in, &source) ||
+      !GetLengthPrefixed(&in, &reason) || !GetLengthPrefixed(&in, &payload) || !in.empty()) {
+    return absl::DataLossError("corrupt quarantine record");
+  }
+  r.received = ZigZagDecode(received);
+  r.source.assign(source);
+  r.reason.assign(reason);
+  r.payload.assign(payload);
+  return r;
+}
+
+std::string IdKey(uint64_t id) {
+  std::string key;
+  PutFixed64BE(&key, id);
+  return key;
+}
+
+bool ValidEnvName(std::string_view name) {
+  if (name.empty() || !(std::islower(static_cast<unsigned char>(name[0])) ||
+                        std::isdigit(static_cast<unsigned char>(name[0])))) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::islower(static_cast<unsigned char>(c)) ||
+           std::isdigit(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
+
+}  // namespace
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view context) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = absl::StrCat(Sv(context), ": ", s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
+  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) {
+    return absl::UnavailableError(msg);
+  }
+  return absl::InternalError(msg);
+}
+
+EnvironmentImpl::EnvironmentImpl(std::string name, std::string dir, const StoreOptions& options)
+    : name_(std::move(name)), dir_(std::move(dir)), options_(options) {}
+
+EnvironmentImpl::~EnvironmentImpl() {
+  {
+    std::lock_guard<std::mutex> l(merge_mu_);
+    stop_ = true;
+  }
+  merge_cv_.notify_all();
+  if (merge_thread_.joinable()) merge_thread_.join();
+  if (db_ != nullptr) {
+    for (auto* h : handles_) (void)db_->DestroyColumnFamilyHandle(h);
+    (void)db_->Close();
+    db_.reset();
+  }
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+absl::StatusOr<std::unique_ptr<EnvironmentImpl>> EnvironmentImpl::Open(
+    const std::string& name, const std::string& dir, const StoreOptions& options,
+    const SharedResources& shared) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  }
+  std::unique_ptr<EnvironmentImpl> env(new EnvironmentImpl(name, dir, options));
+  KQ_ASSIGN_OR_RETURN(env->lock_fd_, LockDir(name, dir));
+  KQ_RETURN_IF_ERROR(env->OpenDb(shared));
+  KQ_RETURN_IF_ERROR(env->Recover());
+  env->merge_thread_ = std::thread([e = env.get()] { e->MergeLoop(); });
+  return env;
+}
+
+absl::Status EnvironmentImpl::OpenDb(const SharedResources& shared) {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.write_buffer_manager = shared.write_buffers;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 2;
+  db_options.max_total_wal_size = 256ull << 20;
+  db_options.paranoid_checks = true;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = shared.cache;
+  table.cache_index_and_filter_blocks = true;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (int i = 0; i < kNumCfs; ++i) {
+    rocksdb::ColumnFamilyOptions cf;
+    cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    cf.write_buffer_size =
+        std::clamp<uint64_t>(shared.memory_budget_bytes / 16, 4ull << 20, 64ull << 20);
+    // Segment columns and bodies are zstd-compressed already; the rest is small.
+    cf.compression = (i == kSegments || i == kBodies) ? rocksdb::kNoCompression : rocksdb::kZSTD;
+    cfs.emplace_back(kCfNames[i], cf);
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, dir_, cfs, &handles_, &raw);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("opening environment \"", name_, "\" at ", dir_));
+  db_.reset(raw);
+  return absl::OkStatus();
+}
+
+absl::Status EnvironmentImpl::Recover() {
+  std::string version;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[kMeta], "format_version", &version);
+  if (s.IsNotFound()) {
+    rocksdb::WriteBatch batch;
+    (void)batch.Put(handles_[kMeta], "format_version", std::to_string(kFormatVersion));
+    (void)batch.Put(handles_[kMeta], "bucket_micros", std::to_string(kBucketMicros));
+    KQ_RETURN_IF_ERROR(Write(&batch));
+  } else if (!s.ok()) {
+    return FromRocks(s, dir_);
+  } else if (version != std::to_string(kFormatVersion)) {
+    return absl::FailedPreconditionError(absl::StrCat("environment at ", dir_,
+                                                      " has format version ", version,
+                                                      "; this kq reads version ", kFormatVersion));
+  }
+  // Next segment id: one past the largest id in use.
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), handles_[kSummaries]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    TimeMicros bucket;
+    std::string ns;
+    uint64_t id;
+    if (!ParseSegmentKey(StdSv(absl::string_view(it->key().data(), it->key().size())), &bucket, &ns,
+                         &id)) {
+      return absl::DataLossError(absl::StrCat("environment at ", dir_, ": corrupt summary key"));
+    }
+    next_segment_id_ = std::max(next_segment_id_, id + 1);
+  }
+  KQ_RETURN_IF_ERROR(FromRocks(it->status(), dir_));
+  it.reset(db_->NewIterator(rocksdb::ReadOptions(), handles_[kQuarantine]));
+  it->SeekToLast();
+  if (it->Valid()) {
+    std::string_view key(it->key().data(), it->key().size());
+    uint64_t id = 0;
+    if (!GetFixed64BE(&key, &id)) return absl::DataLossError("corrupt quarantine key");
+    next_quarantine_id_ = id + 1;
+  }
+  KQ_RETURN_IF_ERROR(FromRocks(it->status(), dir_));
+  // Dedupe memory from the persisted hashes.
+  it.reset(db_->NewIterator(rocksdb::ReadOptions(), handles_[kDedupe]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    uint64_t hour_bits, hash;
+    if (!GetFixed64BE(&key, &hour_bits) || !GetFixed64BE(&key, &hash)) {
+      return absl::DataLossError("corrupt dedupe key");
+    }
+    TimeMicros hour = static_cast<TimeMicros>(hour_bits ^ 0x8000000000000000ull);
+    dedupe_[hour].insert(hash);
+    dedupe_newest_hour_ = std::max(dedupe_newest_hour_, hour);
+  }
+  return FromRocks(it->status(), dir_);
+}
+
+absl::Status EnvironmentImpl::Write(rocksdb::WriteBatch* batch) {
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.durability == Durability::kSync;
+  return FromRocks(db_->Write(wo, batch), absl::StrCat("writing environment \"", name_, "\""));
+}
+
+uint64_t EnvironmentImpl::DedupeHash(const Event& e) const {
+  thread_local std::string json;
+  json.clear();
+  AppendEventJson(e, &json, /*type_meta=*/false);
+  return Hash64(json, Hash64(e.cluster));
+}
+
+void EnvironmentImpl::ExpireDedupe(TimeMicros newest_hour, rocksdb::WriteBatch* batch) {
+  if (newest_hour <= dedupe_newest_hour_) return;
+  dedupe_newest_hour_ = newest_hour;
+  TimeMicros cutoff = newest_hour - BucketOf(options_.dedupe_window) - kMicrosPerHour;
+  if (dedupe_.empty() || dedupe_.begin()->first >= cutoff) return;
+  dedupe_.erase(dedupe_.begin(), dedupe_.lower_bound(cutoff));
+  std::string from, to;
+  PutTimeKey(&from, INT64_MIN);
+  PutTimeKey(&to, cutoff);
+  (void)batch->DeleteRange(handles_[kDedupe], from, to);
+}
+
+absl::Status EnvironmentImpl::Append(std::span<const Event> events, AppendResult* result) {
+  AppendResult local;
+  if (result == nullptr) result = &local;
+  *result = AppendResult();
+  if (events.empty()) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  // 1. Dedupe: claim each event's hash; duplicates (earlier or within this call) are skipped.
+  std::vector<uint32_t> keep;
+  std::vector<std::pair<TimeMicros, uint64_t>> claimed;
+  keep.reserve(events.size());
+  std::vector<uint64_t> hashes(events.size());
+  for (size_t i = 0; i < events.size(); ++i) hashes[i] = DedupeHash(events[i]);
+  {
+    std::lock_guard<std::mutex> l(dedupe_mu_);
+    TimeMicros newest = INT64_MIN;
+    for (size_t i = 0; i < events.size(); ++i) {
+      TimeMicros hour = BucketOf(events[i].request_received_time);
+      newest = std::max(newest, hour);
+      if (!dedupe_[hour].insert(hashes[i]).second) {
+        ++result->duplicates;
+        continue;
+      }
+      keep.push_back(static_cast<uint32_t>(i));
+      claimed.emplace_back(hour, hashes[i]);
+    }
+    ExpireDedupe(newest, &batch);
+  }
+  for (const auto& [hour, hash] : claimed) {
+    std::string key;
+    PutTimeKey(&key, hour);
+    PutFixed64BE(&key, hash);
+    (void)batch.Put(handles_[kDedupe], key, "");
+  }
+  // 2. Group by (bucket, namespace), in key order.
+  std::stable_sort(keep.begin(), keep.end(), [&](uint32_t a, uint32_t b) {
+    TimeMicros ba = BucketOf(events[a].request_received_time);
+    TimeMicros bb = BucketOf(events[b].request_received_time);
+    if (ba != bb) return ba < bb;
+    return events[a].Namespace() < events[b].Namespace();
+  });
+  SegmentBuilder builder;
+  size_t group_start = 0;
+  for (size_t i = 0; i <= keep.size(); ++i) {
+    bool boundary = i == keep.size();
+    if (!boundary && i > group_start) {
+      const Event& a = events[keep[group_start]];
+      const Event& b = events[keep[i]];
+      boundary = BucketOf(a.request_received_time) != BucketOf(b.request_received_time) ||
+                 a.Namespace() != b.Namespace() || builder.rows() >= kMaxSegmentRows;
+    }
+    if (boundary && builder.rows() > 0) {
+      const Event& first = events[keep[group_start]];
+      uint64_t id;
+      {
+        std::lock_guard<std::mutex> l(id_mu_);
+        id = next_segment_id_++;
+      }
+      std::string key = SegmentKey(BucketOf(first.request_received_time), first.Namespace(), id);
+      EncodedSegment enc = builder.Finish();
+      (void)batch.Put(handles_[kSegments], key, enc.segment);
+      (void)batch.Put(handles_[kSummaries], key, enc.summary.Encode());
+      if (!enc.request_bodies.empty()) {
+        (void)batch.Put(handles_[kBodies], key + '\x01', enc.request_bodies);
+      }
+      if (!enc.response_bodies.empty()) {
+        (void)batch.Put(handles_[kBodies], key + '\x02', enc.response_bodies);
+      }
+      group_start = i;
+    }
+    if (i < keep.size()) builder.Add(events[keep[i]]);
+  }
+  // 3. One durable write.
+  absl::Status st = Write(&batch);
+  if (!st.ok()) {
+    std::lock_guard<std::mutex> l(dedupe_mu_);
+    for (const auto& [hour, hash] : claimed) dedupe_[hour].erase(hash);
+    return st;
+  }
+  result->stored = keep.size();
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> l(merge_mu_);
+    wake = ++appends_since_merge_ >= 64;
+  }
+  if (wake) merge_cv_.notify_one();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> EnvironmentImpl::AddQuarantine(QuarantineRecord record) {
+  {
+    std::lock_guard<std::mutex> l(id_mu_);
+    record.id = next_quarantine_id_++;
+  }
+  if (record.received == 0) record.received = options_.clock->Now();
+  rocksdb::WriteBatch batch;
+  (void)batch.Put(handles_[kQuarantine], IdKey(record.id), EncodeQuarantine(record));
+  KQ_RETURN_IF_ERROR(Write(&batch));
+  return record.id;
+}
+
+absl::StatusOr<std::vector<QuarantineRecord>> EnvironmentImpl::ListQuarantine(size_t limit) {
+  std::vector<QuarantineRecord> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), handles_[kQuarantine]));
+  for (it->SeekToLast(); it->Valid() && out.size() < limit; it->Prev()) {
+    std::string_view key(it->key().data(), it->key().size());
+    uint64_t id;
+    if (!GetFixed64BE(&key, &id)) return absl::DataLossError("corrupt quarantine key");
+    KQ_ASSIGN_OR_RETURN(
+        QuarantineRecord r,
+        DecodeQuarantine(id, std::string_view(it->value().data(), it->value().size())));
+    out.push_back(std::move(r));
+  }
+  KQ_RETURN_IF_ERROR(FromRocks(it->status(), dir_));
+  return out;
+}
+
+absl::StatusOr<QuarantineRecord> EnvironmentImpl::GetQuarantine(uint64_t id) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[kQuarantine], IdKey(id), &value);
+  if (s.IsNotFound()) {
+    return absl::NotFoundError(absl::StrCat("no quarantine record ", id, " in ", name_));
+  }
+  KQ_RETURN_IF_ERROR(FromRocks(s, dir_));
+  return DecodeQuarantine(id, value);
+}
+
+absl::StatusOr<EnvironmentStats> EnvironmentImpl::Stats() {
+  EnvironmentStats stats;
+  stats.env = name_;
+  std::map<std::pair<std::string, std::string>, NamespaceStats> by_ns;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), handles_[kSummaries]));
+  bool first = true;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    TimeMicros bucket;
+    std::string ns;
+    uint64_t id;
+    if (!ParseSegmentKey(std::string_view(it->key().data(), it->key().size()), &bucket, &ns, &id)) {
+      return absl::DataLossError(absl::StrCat(dir_, ": corrupt summary key"));
+    }
+    KQ_ASSIGN_OR_RETURN(Summary s,
+                        Summary::Decode(std::string_view(it->value().data(), it->value().size())));
+    std::string tier = s.bodies_dropped ? "warm" : "hot";
+    NamespaceStats& n = by_ns[{tier, ns}];
+    n.tier = tier;
+    n.ns = ns;
+    n.events += s.rows;
+    n.raw_bytes += s.raw_bytes;
+    n.disk_bytes += s.segment_bytes + (s.bodies_dropped ? 0 : s.body_bytes) + it->key().size() * 3;
+    stats.events += s.rows;
+    stats.raw_bytes += s.raw_bytes;
+    if (s.rows > 0) {
+      stats.oldest = first ? s.min_time : std::min(stats.oldest, s.min_time);
+      stats.newest = first ? s.max_time : std::max(stats.newest, s.max_time);
+      first = false;
+    }
+  }
+  KQ_RETURN_IF_ERROR(FromRocks(it->status(), dir_));
+  for (auto& [key, n] : by_ns) stats.namespaces.push_back(std::move(n));
+  for (auto* h : handles_) {
+    uint64_t sst = 0;
+    if (db_->GetIntProperty(h, "rocksdb.total-sst-files-size", &sst)) stats.disk_bytes += sst;
+  }
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+    if (entry.path().extension() == ".log") stats.disk_bytes += entry.file_size(ec);
+  }
+  it.reset(db_->NewIterator(rocksdb::ReadOptions(), handles_[kQuarantine]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++stats.quarantined;
+  KQ_RETURN_IF_ERROR(FromRocks(it->status(), dir_));
+  return stats;
+}
+
+absl::Status EnvironmentImpl::ForEachGroup(
+    TimeMicros from, TimeMicros to, std::span<const std::string> namespaces,
+    const std::function<void(const std::string& prefix, rocksdb::WriteBatch*)>& on_group,
+    const std::function<void(const std::string& key, std::string summary, rocksdb::WriteBatch*)>&
+        on_summary) {
+  std::string lo, hi;
+  PutTimeKey(&lo, from);
+  PutTimeKey(&hi, to);
+  rocksdb::WriteBatch batch;
+  if (namespaces.empty()) on_group("", &batch);
+  rocksdb::Slice upper(hi);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kSummaries]));
+  std::string last_prefix;
+  for (it->Seek(lo); it->Valid(); it->Next()) {
+    std::string key(it->key().data(), it->key().size());
+    TimeMicros bucket;
+    std::string ns;
+    uint64_t id;
+    if (!ParseSegmentKey(key, &bucket, &ns, &id)) {
+      return absl::DataLossError(absl::StrCat(dir_, ": corrupt summary key"));
+    }
+    if (!namespaces.empty()) {
+      if (std::find(namespaces.begin(), namespaces.end(), ns) == namespaces.end()) continue;
+      std::string prefix = SegmentPrefix(bucket, ns);
+      if (prefix != last_prefix) on_group(prefix, &batch);
+      last_prefix = prefix;
+    }
+    on_summary(key, it->value().ToString(), &batch);
+  }
+  KQ_RETURN_IF_ERROR(FromRocks(it->status(), dir_));
+  return Write(&batch);
+}
+
+absl::Status EnvironmentImpl::DropBodies(TimeMicros from, TimeMicros to,
+                                         std::span<const std::string> namespaces) {
+  std::lock_guard<std::mutex> l(maintenance_mu_);
+  std::string lo, hi;
+  PutTimeKey(&lo, from);
+  PutTimeKey(&hi, to);
+  absl::Status decode_error;
+  KQ_RETURN_IF_ERROR(ForEachGroup(
+      from, to, namespaces,
+      [&](const std::string& prefix, rocksdb::WriteBatch* batch) {
+        if (prefix.empty()) {
+          (void)batch->DeleteRange(handles_[kBodies], lo, hi);
+        } else {
+          (void)batch->DeleteRange(handles_[kBodies], prefix, PrefixEnd(prefix));
+        }
+      },
+      [&](const std::string& key, std::string value, rocksdb::WriteBatch* batch) {
+        absl::StatusOr<Summary> s = Summary::Decode(value);
+        if (!s.ok()) {
+          decode_error = s.status();
+          return;
+        }
+        if (s->bodies_dropped) return;
+        s->bodies_dropped = true;
+        (void)batch->Put(handles_[kSummaries], key, s->Encode());
+      }));
+  return decode_error;
+}
+
+absl::Status EnvironmentImpl::DeleteRange(TimeMicros from, TimeMicros to,
+                                          std::span<const std::string> namespaces) {
+  std::lock_guard<std::mutex> l(maintenance_mu_);
+  std::string lo, hi;
+  PutTimeKey(&lo, from);
+  PutTimeKey(&hi, to);
+  return ForEachGroup(
+      from, to, namespaces,
+      [&](const std::string& prefix, rocksdb::WriteBatch* batch) {
+        for (Cf c : {kSegments, kSummaries, kBodies}) {
+          if (prefix.empty()) {
+            (void)batch->DeleteRange(handles_[c], lo, hi);
+          } else {
+            (void)batch->DeleteRange(handles_[c], prefix, PrefixEnd(prefix));
+          }
+        }
+      },
+      [](const std::string&, std::string, rocksdb::WriteBatch*) {});
+}
+
+absl::Status EnvironmentImpl::Flush() {
+  KQ_RETURN_IF_ERROR(MergeSmallSegments(/*all=*/true).status());
+  rocksdb::FlushOptions fo;
+  KQ_RETURN_IF_ERROR(FromRocks(db_->Flush(fo, handles_), dir_));
+  return FromRocks(db_->FlushWAL(/*sync=*/true), dir_);
+}
+
+namespace {
+
+class StoreImpl : public Store {
+ public:
+  Environment* Find(std::string_view env) override {
+    for (auto& e : envs_) {
+      if (e->name() == env) return e.get();
+    }
+    return nullptr;
+  }
+  std::vector<std::string> EnvironmentNames() const override {
+    std::vector<std::string> names;
+    for (const auto& e : envs_) names.push_back(e->name());
+    return names;
+  }
+
+  SharedResources shared_;
+  std::vector<std::unique_ptr<EnvironmentImpl>> envs_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  if (options.data_dir.empty() &&
+      std::any_of(options.environments.begin(), options.environments.end(),
+                  [](const auto& e) { return e.dir.empty(); })) {
+    return absl::InvalidArgumentError("StoreOptions.data_dir is required");
+  }
+  if (options.environments.empty()) {
+    return absl::InvalidArgumentError("no environment configured");
+  }
+  auto store = std::make_unique<StoreImpl>();
+  store->shared_.memory_budget_bytes = std::max<uint64_t>(options.memory_budget_bytes, 16u << 20);
+  store->shared_.cache = rocksdb::NewLRUCache(store->shared_.memory_budget_bytes);
+  store->shared_.write_buffers = std::make_shared<rocksdb::WriteBufferManager>(
+      store->shared_.memory_budget_bytes / 2, store->shared_.cache);
+  for (const auto& env : options.environments) {
+    if (!ValidEnvName(env.name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid environment name \"", env.name, "\": use [a-z0-9][a-z0-9_-]*"));
+    }
+    if (store->Find(env.name) != nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("environment \"", env.name, "\" twice"));
+    }
+    std::string dir = env.dir.empty() ? options.data_dir + "/" + env.name : env.dir;
+    KQ_ASSIGN_OR_RETURN(auto e, EnvironmentImpl::Open(env.name, dir, options, store->shared_));
+    store->envs_.push_back(std::move(e));
+  }
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace kq::storage

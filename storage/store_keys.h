@@ -1,0 +1,38 @@
+// Key encodings of the store (docs/format.md, "Keys"). Internal to the storage module. Pure
+// functions; thread-safe.
+#ifndef KQ_STORAGE_STORE_KEYS_H_
+#define KQ_STORAGE_STORE_KEYS_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+
+namespace kq::storage {
+
+// Width of a time bucket. Stored on disk (meta "bucket_micros"): do not change.
+inline constexpr TimeMicros kBucketMicros = kMicrosPerHour;
+
+// The start of the bucket holding `t` (rounded down, also for negative times).
+TimeMicros BucketOf(TimeMicros t);
+
+// Appends `time` (order-preserving 8 bytes).
+void PutTimeKey(std::string* out, TimeMicros t);
+// Appends the escaped namespace and its terminator.
+void PutNamespaceKey(std::string* out, std::string_view ns);
+
+// bucket nsname: the prefix of every segment of one (bucket, namespace).
+std::string SegmentPrefix(TimeMicros bucket, std::string_view ns);
+// bucket nsname segment_id.
+std::string SegmentKey(TimeMicros bucket, std::string_view ns, uint64_t id);
+// The first key after every key that starts with `prefix`.
+std::string PrefixEnd(std::string_view prefix);
+
+// Parses a segment key; trailing bytes (the body kind of a bodies key) are ignored.
+[[nodiscard]] bool ParseSegmentKey(std::string_view key, TimeMicros* bucket, std::string* ns,
+                                   uint64_t* id);
+
+}  // namespace kq::storage
+
+#endif  // KQ_STORAGE_STORE_KEYS_H_

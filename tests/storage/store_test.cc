@@ -1,0 +1,439 @@
+#include "storage/store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "common/time.h"
+#include "storage/event_json.h"
+#include "tests/storage/event_generator.h"
+#include "tests/storage/store_test_util.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace kq::storage {
+namespace {
+
+using ::kq::testing::EventGenerator;
+using ::kq::testing::Row;
+using ::kq::testing::ScanAll;
+using ::kq::testing::SimpleEvent;
+using ::kq::testing::StatusIs;
+using ::kq::testing::TempDir;
+using ::testing::HasSubstr;
+
+constexpr TimeMicros kDay0 = 1714521600LL * kMicrosPerSecond;  // 2024-05-01T00:00:00Z
+
+std::unique_ptr<Store> OpenStore(const TempDir& dir, Durability durability = Durability::kSync) {
+  StoreOptions options;
+  options.data_dir = dir.path().string();
+  options.durability = durability;
+  options.memory_budget_bytes = 64ull << 20;
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? *std::move(store) : nullptr;
+}
+
+std::multiset<std::string> Jsons(const std::vector<Event>& events) {
+  std::multiset<std::string> out;
+  for (const auto& e : events) out.insert(EventToJson(e));
+  return out;
+}
+
+std::multiset<std::string> Jsons(const std::vector<Row>& rows) {
+  std::multiset<std::string> out;
+  for (const auto& r : rows) out.insert(r.json);
+  return out;
+}
+
+TEST(StoreTest, AppendedEventsAreReadableAtOnceAndInOrder) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  ASSERT_NE(store, nullptr);
+  EXPECT_THAT(store->EnvironmentNames(), ::testing::ElementsAre("prod", "dev"));
+  Environment* prod = store->Find("prod");
+  ASSERT_NE(prod, nullptr);
+  EXPECT_EQ(store->Find("staging"), nullptr);
+  std::vector<Event> events;
+  // Three hours, two namespaces, out of order.
+  for (int i = 0; i < 300; ++i) {
+    TimeMicros t = kDay0 + ((i * 7919) % 300) * 36 * kMicrosPerSecond;
+    events.push_back(SimpleEvent("id-" + std::to_string(i), t, i % 2 ? "team-a" : "team-b"));
+  }
+  AppendResult result;
+  ASSERT_OK(prod->Append(events, &result));
+  EXPECT_EQ(result.stored, 300u);
+  EXPECT_EQ(result.duplicates, 0u);
+  auto reader = prod->NewReader();
+  std::vector<Row> rows = ScanAll(reader.get(), ScanRange());
+  EXPECT_EQ(Jsons(rows), Jsons(events));
+  for (size_t i = 1; i < rows.size(); ++i) {
+    // Buckets ascend; within a bucket namespaces ascend; within a batch times ascend.
+    ASSERT_LE(rows[i - 1].bucket, rows[i].bucket);
+    if (rows[i - 1].bucket == rows[i].bucket) {
+      ASSERT_LE(rows[i - 1].ns, rows[i].ns);
+      if (rows[i - 1].ns == rows[i].ns) {
+        ASSERT_LE(rows[i - 1].time, rows[i].time);
+      }
+    }
+  }
+  ScanRange newest;
+  newest.newest_first = true;
+  std::vector<Row> back = ScanAll(reader.get(), newest);
+  ASSERT_EQ(back.size(), rows.size());
+  EXPECT_GT(back.front().bucket, back.back().bucket);
+  // The other environment saw nothing.
+  EXPECT_TRUE(ScanAll(store->Find("dev")->NewReader().get(), ScanRange()).empty());
+}
+
+TEST(StoreTest, SnapshotReaderDoesNotSeeLaterAppends) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  Environment* prod = store->Find("prod");
+  ASSERT_OK(prod->Append(std::vector<Event>{SimpleEvent("a", kDay0, "x")}, nullptr));
+  auto reader = prod->NewReader();
+  ASSERT_OK(prod->Append(std::vector<Event>{SimpleEvent("b", kDay0, "x")}, nullptr));
+  EXPECT_EQ(ScanAll(reader.get(), ScanRange()).size(), 1u);
+  EXPECT_EQ(ScanAll(prod->NewReader().get(), ScanRange()).size(), 2u);
+}
+
+// What the executor would keep of a row, computed from the Event itself.
+bool Matches(const Event& e, const ScanRange& range) {
+  if (e.request_received_time < range.from || e.request_received_time >= range.to) return false;
+  if (!range.namespaces.empty() && std::find(range.namespaces.begin(), range.namespaces.end(),
+                                             e.Namespace()) == range.namespaces.end()) {
+    return false;
+  }
+  for (const auto& hint : range.hints) {
+    std::string value;
+    switch (hint.column) {
+      case Column::kUser:
+        value = e.user.username.value_or("\x01null");
+        break;
+      case Column::kVerb:
+        value = e.verb;
+        break;
+      case Column::kName:
+        value = e.Name();
+        break;
+      case Column::kCode:
+        value = e.code.has_value() ? std::to_string(*e.code) : "\x01null";
+        break;
+      default:
+        ADD_FAILURE() << "unexpected hint column";
+    }
+    if (std::find(hint.values.begin(), hint.values.end(), value) == hint.values.end()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+TEST(StoreTest, PrunedScanEqualsBruteForce) {
+  TempDir dir;
+  auto store = OpenStore(dir, Durability::kBuffered);
+  Environment* prod = store->Find("prod");
+  std::mt19937_64 rng(42);
+  std::vector<std::string> nss = {"a", "b", "c", "kube-system", ""};
+  std::vector<std::string> users = {"alice", "bob", "carol", "system:node:n1"};
+  std::vector<std::string> verbs = {"get", "list", "delete", "create"};
+  std::vector<Event> all;
+  for (int batch = 0; batch < 40; ++batch) {
+    std::vector<Event> events;
+    // Each batch covers one slice of time, so segments have distinct time ranges and values.
+    std::string user = users[batch % users.size()];
+    for (int i = 0; i < 50; ++i) {
+      TimeMicros t = kDay0 + batch * 9 * kMicrosPerMinute +
+                     static_cast<TimeMicros>(rng() % 600) * kMicrosPerSecond;
+      Event e = SimpleEvent("id-" + std::to_string(all.size() + events.size()), t,
+                            nss[rng() % nss.size()], user, verbs[(batch / 4) % verbs.size()],
+                            "obj-" + std::to_string(rng() % 300));
+      if (rng() % 5 == 0) {
+        e.code = 404;
+        e.response_status = R"({"metadata":{},"code":404})";
+      }
+      events.push_back(e);
+    }
+    ASSERT_OK(prod->Append(events, nullptr));
+    all.insert(all.end(), events.begin(), events.end());
+  }
+  auto reader = prod->NewReader();
+  uint64_t pruned = 0;
+  for (int q = 0; q < 200; ++q) {
+    ScanRange range;
+    if (rng() % 2) range.from = kDay0 + static_cast<TimeMicros>(rng() % 360) * kMicrosPerMinute;
+    if (rng() % 2)
+      range.to = range.from == INT64_MIN
+                     ? kDay0 + static_cast<TimeMicros>(rng() % 360) * kMicrosPerMinute
+                     : range.from + static_cast<TimeMicros>(rng() % 120) * kMicrosPerMinute;
+    if (rng() % 3 == 0) range.namespaces = {nss[rng() % nss.size()], nss[rng() % nss.size()]};
+    if (rng() % 2) range.hints.push_back({Column::kUser, {users[rng() % users.size()]}});
+    if (rng() % 3 == 0) range.hints.push_back({Column::kVerb, {verbs[rng() % verbs.size()]}});
+    if (rng() % 4 == 0) range.hints.push_back({Column::kCode, {"404"}});
+    if (rng() % 4 == 0) range.hints.push_back({Column::kName, {"obj-7", "obj-8"}});
+    range.newest_first = rng() % 2;
+    ScanStats stats;
+    std::vector<Row> rows = ScanAll(reader.get(), range, &stats);
+    std::multiset<std::string> got;
+    for (const auto& r : rows) {
+      // The executor's filter, applied to the decoded row.
+      for (const auto& e : all) {
+        if (e.audit_id == r.audit_id && Matches(e, range)) got.insert(r.json);
+      }
+    }
+    std::multiset<std::string> want;
+    for (const auto& e : all) {
+      if (Matches(e, range)) want.insert(EventToJson(e));
+    }
+    ASSERT_EQ(got, want) << "query " << q;
+    EXPECT_EQ(stats.segments_total, stats.segments_pruned + stats.segments_read);
+    pruned += stats.segments_pruned;
+  }
+  EXPECT_GT(pruned, 0u);
+}
+
+TEST(StoreTest, DuplicatesAreStoredOnce) {
+  TempDir dir;
+  std::vector<Event> batch;
+  for (int i = 0; i < 20; ++i) batch.push_back(SimpleEvent("id-" + std::to_string(i), kDay0, "x"));
+  {
+    auto store = OpenStore(dir);
+    Environment* prod = store->Find("prod");
+    AppendResult r;
+    ASSERT_OK(prod->Append(batch, &r));
+    EXPECT_EQ(r.stored, 20u);
+    // The webhook retries the same batch.
+    ASSERT_OK(prod->Append(batch, &r));
+    EXPECT_EQ(r.stored, 0u);
+    EXPECT_EQ(r.duplicates, 20u);
+    // Same auditID, another stage: a different event.
+    Event other_stage = batch[0];
+    other_stage.stage = "ResponseStarted";
+    // Same auditID and stage from another apiserver with other content: also kept.
+    Event other_content = batch[1];
+    other_content.source_ips = std::vector<std::string>{"10.9.9.9"};
+    // A log line and a webhook item of the same event (kind/apiVersion differ): one event.
+    Event webhook_item = batch[2];
+    webhook_item.kind.reset();
+    webhook_item.api_version.reset();
+    ASSERT_OK(prod->Append(
+        std::vector<Event>{other_stage, other_content, webhook_item, other_stage}, &r));
+    EXPECT_EQ(r.stored, 2u);
+    EXPECT_EQ(r.duplicates, 2u);
+  }
+  // Dedupe memory survives a restart.
+  auto store = OpenStore(dir);
+  AppendResult r;
+  ASSERT_OK(store->Find("prod")->Append(batch, &r));
+  EXPECT_EQ(r.duplicates, 20u);
+  EXPECT_EQ(ScanAll(store->Find("prod")->NewReader().get(), ScanRange()).size(), 22u);
+}
+
+TEST(StoreTest, DedupeForgetsOutsideTheWindow) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  Environment* prod = store->Find("prod");
+  Event old = SimpleEvent("old", kDay0, "x");
+  ASSERT_OK(prod->Append(std::vector<Event>{old}, nullptr));
+  // Three hours later (window: 1 hour), the old event's hash has been dropped.
+  ASSERT_OK(prod->Append(std::vector<Event>{SimpleEvent("new", kDay0 + 3 * kMicrosPerHour, "x")},
+                         nullptr));
+  AppendResult r;
+  ASSERT_OK(prod->Append(std::vector<Event>{old}, &r));
+  EXPECT_EQ(r.stored, 1u);
+}
+
+TEST(StoreTest, SecondOpenIsLockedByPid) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  ASSERT_NE(store, nullptr);
+  StoreOptions options;
+  options.data_dir = dir.path().string();
+  EXPECT_THAT(Store::Open(options),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("locked by pid " + std::to_string(::getpid()))));
+  store.reset();
+  // Released on close.
+  EXPECT_OK(Store::Open(options));
+}
+
+TEST(StoreTest, BadOptionsAreRefused) {
+  StoreOptions options;
+  EXPECT_THAT(Store::Open(options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("data_dir")));
+  TempDir dir;
+  options.data_dir = dir.path().string();
+  options.environments = {{"Prod!", ""}};
+  EXPECT_THAT(Store::Open(options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("invalid environment name")));
+}
+
+TEST(StoreTest, QuarantineKeepsRecords) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  Environment* prod = store->Find("prod");
+  QuarantineRecord a{0, 5, "file:/var/log/audit.log:3", "line 3: invalid JSON", "{oops"};
+  QuarantineRecord b{0, 6, "webhook:prod/c1 batch 2", "item 1: missing auditID", "{}"};
+  ASSERT_OK_AND_ASSIGN(uint64_t ida, prod->AddQuarantine(a));
+  ASSERT_OK_AND_ASSIGN(uint64_t idb, prod->AddQuarantine(b));
+  EXPECT_LT(ida, idb);
+  ASSERT_OK_AND_ASSIGN(auto list, prod->ListQuarantine(10));
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].id, idb);  // newest first
+  EXPECT_EQ(list[1].payload, "{oops");
+  ASSERT_OK_AND_ASSIGN(QuarantineRecord got, prod->GetQuarantine(ida));
+  EXPECT_EQ(got.reason, "line 3: invalid JSON");
+  EXPECT_EQ(got.source, "file:/var/log/audit.log:3");
+  EXPECT_EQ(got.received, 5);
+  EXPECT_THAT(prod->GetQuarantine(999), StatusIs(absl::StatusCode::kNotFound, HasSubstr("999")));
+  ASSERT_OK_AND_ASSIGN(EnvironmentStats stats, prod->Stats());
+  EXPECT_EQ(stats.quarantined, 2u);
+}
+
+Event WithBodies(Event e) {
+  e.level = "RequestResponse";
+  e.request_object = R"({"kind":"Pod","metadata":{"name":"p"}})";
+  e.response_object = R"({"kind":"Pod","status":{"phase":"Running"}})";
+  e.raw_size += 80;
+  return e;
+}
+
+TEST(StoreTest, DropBodiesAndDeleteRangeWorkByBucket) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  Environment* prod = store->Find("prod");
+  std::vector<Event> events;
+  for (int h = 0; h < 4; ++h) {
+    for (const char* ns : {"a", "b"}) {
+      events.push_back(
+          WithBodies(SimpleEvent(absl::StrCat("id-", h, ns), kDay0 + h * kMicrosPerHour + 5, ns)));
+    }
+  }
+  ASSERT_OK(prod->Append(events, nullptr));
+  // Drop bodies of hour 0 and 1 in namespace "a" only.
+  std::vector<std::string> only_a = {"a"};
+  ASSERT_OK(prod->DropBodies(kDay0, kDay0 + 2 * kMicrosPerHour, only_a));
+  std::map<std::string, std::string> request_by_id;
+  ASSERT_OK(prod->NewReader()->Scan(
+      ScanRange(),
+      [&](const EventBatch& batch) -> absl::StatusOr<bool> {
+        const auto& ids = batch.Strings(Column::kAuditId);
+        for (size_t r = 0; r < batch.num_rows(); ++r) {
+          KQ_ASSIGN_OR_RETURN(request_by_id[ids.dict[ids.codes[r]]], batch.RequestObject(r));
+        }
+        return true;
+      },
+      nullptr));
+  EXPECT_EQ(request_by_id["id-0a"], "");
+  EXPECT_EQ(request_by_id["id-1a"], "");
+  EXPECT_EQ(request_by_id["id-0b"], R"({"kind":"Pod","metadata":{"name":"p"}})");
+  EXPECT_EQ(request_by_id["id-2a"], R"({"kind":"Pod","metadata":{"name":"p"}})");
+  ASSERT_OK_AND_ASSIGN(EnvironmentStats stats, prod->Stats());
+  EXPECT_EQ(stats.events, 8u);
+  uint64_t warm = 0;
+  for (const auto& n : stats.namespaces) {
+    if (n.tier == "warm") warm += n.events;
+  }
+  EXPECT_EQ(warm, 2u);
+  // Delete hours 1..2 of every namespace.
+  ASSERT_OK(prod->DeleteRange(kDay0 + kMicrosPerHour, kDay0 + 3 * kMicrosPerHour, {}));
+  std::set<std::string> left;
+  for (const Row& r : ScanAll(prod->NewReader().get(), ScanRange())) left.insert(r.audit_id);
+  EXPECT_EQ(left, (std::set<std::string>{"id-0a", "id-0b", "id-3a", "id-3b"}));
+  ASSERT_OK_AND_ASSIGN(stats, prod->Stats());
+  EXPECT_EQ(stats.events, 4u);
+  EXPECT_EQ(stats.oldest, kDay0 + 5);
+  EXPECT_EQ(stats.newest, kDay0 + 3 * kMicrosPerHour + 5);
+}
+
+TEST(StoreTest, LookupsFindNeedlesWithoutScanningEverything) {
+  TempDir dir;
+  auto store = OpenStore(dir, Durability::kBuffered);
+  Environment* prod = store->Find("prod");
+  for (int h = 0; h < 24; ++h) {
+    std::vector<Event> events;
+    for (int i = 0; i < 100; ++i) {
+      events.push_back(SimpleEvent(absl::StrCat("id-", h, "-", i),
+                                   kDay0 + h * kMicrosPerHour + i * kMicrosPerSecond, "x", "u",
+                                   "get", absl::StrCat("name-", h, "-", i % 10)));
+    }
+    ASSERT_OK(prod->Append(events, nullptr));
+  }
+  // Every stage of one request.
+  Event started = SimpleEvent("id-5-7", kDay0 + 5 * kMicrosPerHour + 7 * kMicrosPerSecond, "x");
+  started.stage = "ResponseStarted";
+  ASSERT_OK(prod->Append(std::vector<Event>{started}, nullptr));
+  auto reader = prod->NewReader();
+  std::vector<std::string> stages;
+  ScanStats stats;
+  ASSERT_OK(reader->LookupAuditId(
+      "id-5-7",
+      [&](const EventBatch& batch) -> absl::StatusOr<bool> {
+        const auto& st = batch.Strings(Column::kStage);
+        const auto& ids = batch.Strings(Column::kAuditId);
+        for (size_t r = 0; r < batch.num_rows(); ++r) {
+          EXPECT_EQ(ids.dict[ids.codes[r]], "id-5-7");
+          stages.push_back(st.dict[st.codes[r]]);
+        }
+        return true;
+      },
+      &stats));
+  std::sort(stages.begin(), stages.end());
+  EXPECT_EQ(stages, (std::vector<std::string>{"ResponseComplete", "ResponseStarted"}));
+  EXPECT_LE(stats.segments_read, 3u);
+  EXPECT_GE(stats.segments_pruned, 20u);
+  size_t found = 0;
+  ScanRange hours_3_to_5;
+  hours_3_to_5.from = kDay0 + 3 * kMicrosPerHour;
+  hours_3_to_5.to = kDay0 + 5 * kMicrosPerHour;
+  ASSERT_OK(reader->LookupName(
+      "name-4-3", hours_3_to_5,
+      [&](const EventBatch& batch) -> absl::StatusOr<bool> {
+        found += batch.num_rows();
+        return true;
+      },
+      nullptr));
+  EXPECT_EQ(found, 10u);  // i = 3, 13, ..., 93 in hour 4
+  ASSERT_OK_AND_ASSIGN(auto verbs, reader->DistinctValues(Column::kVerb, 10));
+  EXPECT_THAT(verbs, ::testing::ElementsAre("get"));
+}
+
+TEST(StoreTest, FlushMergesSmallSegmentsLosslessly) {
+  TempDir dir;
+  auto store = OpenStore(dir, Durability::kBuffered);
+  Environment* prod = store->Find("prod");
+  EventGenerator gen(3);
+  std::vector<Event> all;
+  for (int b = 0; b < 30; ++b) {
+    std::vector<Event> events;
+    for (int i = 0; i < 10; ++i) {
+      Event e = gen.Next();
+      e.request_received_time = kDay0 + (b * 10 + i) * kMicrosPerSecond;
+      e.request_received_timestamp = FormatTimestamp(e.request_received_time);
+      if (e.object_ref.has_value()) e.object_ref->ns = "n";
+      events.push_back(e);
+    }
+    ASSERT_OK(prod->Append(events, nullptr));
+    for (auto& e : events) e.env = "prod";
+    all.insert(all.end(), events.begin(), events.end());
+  }
+  ScanStats before;
+  ScanAll(prod->NewReader().get(), ScanRange(), &before);
+  ASSERT_OK(prod->Flush());
+  ScanStats after;
+  std::vector<Row> rows = ScanAll(prod->NewReader().get(), ScanRange(), &after);
+  EXPECT_GE(before.segments_read, 30u);
+  EXPECT_LE(after.segments_read, 2u);  // one bucket, namespaces "n" and ""
+  EXPECT_EQ(Jsons(rows), Jsons(all));
+}
+
+}  // namespace
+}  // namespace kq::storage
