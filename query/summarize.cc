@@ -1,0 +1,210 @@
+// summarize: groups rows by key values and computes aggregates per group.
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/status.h"
+#include "query/stages.h"
+#include "query/value.h"
+
+namespace kq::query {
+namespace {
+
+struct RowHash {
+  size_t operator()(const Row& r) const {
+    size_t h = r.size();
+    for (const Value& v : r) h = h * 0x100000001B3ull ^ HashValue(v);
+    return h;
+  }
+};
+struct ValueHash {
+  size_t operator()(const Value& v) const { return HashValue(v); }
+};
+
+// The running state of one aggregate in one group.
+struct Accumulator {
+  int64_t count = 0;
+  int64_t sum_int = 0;
+  double sum_double = 0;
+  bool overflowed = false;
+  Value best;                                // min, max, arg_max/arg_min's extreme
+  std::vector<Value> extra;                  // arg_max/arg_min: the values that came with `best`
+  std::vector<Value> values;                 // percentile; make_set (in first-seen order)
+  std::unordered_set<Value, ValueHash> set;  // dcount, make_set
+};
+
+void Update(const BoundAggregate& agg, Accumulator& acc, EvalContext& ctx) {
+  switch (agg.fn) {
+    case Fn::kCount:
+      ++acc.count;
+      return;
+    case Fn::kCountIf:
+      acc.count += EvalBool(agg.args[0], ctx) ? 1 : 0;
+      return;
+    default:
+      break;
+  }
+  Value v = Eval(agg.args[0], ctx);
+  if (IsNull(v)) return;
+  switch (agg.fn) {
+    case Fn::kDcount:
+      acc.set.insert(std::move(v));
+      return;
+    case Fn::kMin:
+    case Fn::kMax: {
+      if (IsNull(acc.best)) {
+        acc.best = std::move(v);
+        return;
+      }
+      int c = SortCompare(v, acc.best);
+      if (agg.fn == Fn::kMin ? c < 0 : c > 0) acc.best = std::move(v);
+      return;
+    }
+    case Fn::kSum:
+    case Fn::kAvg: {
+      ++acc.count;
+      if (const auto* i = std::get_if<int64_t>(&v)) {
+        if (__builtin_add_overflow(acc.sum_int, *i, &acc.sum_int)) acc.overflowed = true;
+        acc.sum_double += static_cast<double>(*i);
+      } else if (const auto* t = std::get_if<Timespan>(&v)) {
+        if (__builtin_add_overflow(acc.sum_int, t->micros, &acc.sum_int)) acc.overflowed = true;
+        acc.sum_double += static_cast<double>(t->micros);
+      } else if (const auto* d = std::get_if<double>(&v)) {
+        acc.sum_double += *d;
+      }
+      return;
+    }
+    case Fn::kPercentile:
+      acc.values.push_back(std::move(v));
+      return;
+    case Fn::kMakeSet:
+      if (acc.values.size() < agg.max_set && acc.set.insert(v).second) {
+        acc.values.push_back(std::move(v));
+      }
+      return;
+    case Fn::kArgMax:
+    case Fn::kArgMin: {
+      bool better = IsNull(acc.best);
+      if (!better) {
+        int c = SortCompare(v, acc.best);
+        better = agg.fn == Fn::kArgMax ? c > 0 : c < 0;
+      }
+      if (!better) return;
+      acc.best = std::move(v);
+      acc.extra.clear();
+      for (size_t i = 1; i < agg.args.size(); ++i) acc.extra.push_back(Eval(agg.args[i], ctx));
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+// Appends the aggregate's output column(s) to `row`; `type` is its first column's type.
+void Result(const BoundAggregate& agg, Accumulator& acc, ValueType type, Row* row) {
+  switch (agg.fn) {
+    case Fn::kCount:
+    case Fn::kCountIf:
+      row->push_back(acc.count);
+      return;
+    case Fn::kDcount:
+      row->push_back(static_cast<int64_t>(acc.set.size()));
+      return;
+    case Fn::kMin:
+    case Fn::kMax:
+      row->push_back(std::move(acc.best));
+      return;
+    case Fn::kSum:
+      if (type == ValueType::kInt && !acc.overflowed) {
+        row->push_back(acc.sum_int);
+      } else if (type == ValueType::kTimespan && !acc.overflowed) {
+        row->push_back(Timespan{acc.sum_int});
+      } else {
+        row->push_back(acc.sum_double);
+      }
+      return;
+    case Fn::kAvg:
+      if (acc.count == 0) {
+        row->push_back(Value());
+      } else if (type == ValueType::kTimespan) {
+        row->push_back(Timespan{static_cast<int64_t>(acc.sum_double / acc.count)});
+      } else {
+        row->push_back(acc.sum_double / acc.count);
+      }
+      return;
+    case Fn::kPercentile: {
+      if (acc.values.empty()) return row->push_back(Value());
+      std::sort(acc.values.begin(), acc.values.end(),
+                [](const Value& a, const Value& b) { return SortCompare(a, b) < 0; });
+      // Nearest rank: the smallest value with at least p% of the values at or below it.
+      double rank = std::ceil(agg.percentile / 100.0 * acc.values.size());
+      size_t index = rank < 1 ? 0 : static_cast<size_t>(rank) - 1;
+      row->push_back(acc.values[std::min(index, acc.values.size() - 1)]);
+      return;
+    }
+    case Fn::kMakeSet: {
+      std::string out = "[";
+      for (size_t i = 0; i < acc.values.size(); ++i) {
+        if (i > 0) out += ',';
+        out += ToJson(acc.values[i]);
+      }
+      row->push_back(Json{out + "]"});
+      return;
+    }
+    case Fn::kArgMax:
+    case Fn::kArgMin:
+      row->push_back(std::move(acc.best));
+      acc.extra.resize(agg.args.size() - 1);
+      for (Value& v : acc.extra) row->push_back(std::move(v));
+      return;
+    default:
+      row->push_back(Value());
+  }
+}
+
+class SummarizeStage : public Stage {
+ public:
+  explicit SummarizeStage(const BoundOp* op) : op_(op) {}
+
+  absl::Status Consume(EvalContext& ctx) override {
+    Row key;
+    key.reserve(op_->exprs.size());
+    for (const BoundExpr& e : op_->exprs) key.push_back(Eval(e, ctx));
+    auto [it, inserted] = index_.try_emplace(std::move(key), groups_.size());
+    if (inserted) groups_.emplace_back(it->first, std::vector<Accumulator>(op_->aggregates.size()));
+    std::vector<Accumulator>& accs = groups_[it->second].second;
+    for (size_t i = 0; i < op_->aggregates.size(); ++i) Update(op_->aggregates[i], accs[i], ctx);
+    return absl::OkStatus();
+  }
+
+  absl::Status Finish() override {
+    if (groups_.empty() && op_->exprs.empty()) {
+      groups_.emplace_back(Row(), std::vector<Accumulator>(op_->aggregates.size()));
+    }
+    for (auto& [key, accs] : groups_) {
+      Row row = key;
+      for (size_t i = 0; i < op_->aggregates.size(); ++i) {
+        ValueType type = op_->output.columns[row.size()].type;
+        Result(op_->aggregates[i], accs[i], type, &row);
+      }
+      KQ_RETURN_IF_ERROR(Emit(std::move(row)));
+    }
+    groups_.clear();
+    index_.clear();
+    return Stage::Finish();
+  }
+
+ private:
+  const BoundOp* op_;
+  std::unordered_map<Row, size_t, RowHash> index_;
+  std::vector<std::pair<Row, std::vector<Accumulator>>> groups_;
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> MakeSummarizeStage(const BoundOp* op) {
+  return std::make_unique<SummarizeStage>(op);
+}
+
+}  // namespace kq::query
