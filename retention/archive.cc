@@ -189,11 +189,15 @@ absl::StatusOr<std::vector<ArchivePartition>> ListPartitions(std::string_view ro
   return out;
 }
 
-absl::Status DeleteArchiveDay(std::string_view root, std::string_view env, TimeMicros day) {
-  std::string dir = absl::StrCat(Sv(root), "/", Sv(env), "/date=", DayText(day));
+absl::Status DeleteArchivePartition(std::string_view root, std::string_view env, TimeMicros day,
+                                    std::string_view ns) {
+  std::string dir = PartitionDir(root, env, day, ns);
   std::error_code ec;
   fs::remove_all(dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot remove ", dir, ": ", ec.message()));
+  // Drop the day directory once its last partition is gone.
+  fs::path day_dir = fs::path(dir).parent_path();
+  if (fs::is_empty(day_dir, ec) && !ec) fs::remove(day_dir, ec);
   return absl::OkStatus();
 }
 

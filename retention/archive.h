@@ -80,9 +80,9 @@ struct ArchiveEvent {
 [[nodiscard]] absl::StatusOr<std::vector<ArchivePartition>> ListPartitions(std::string_view root,
                                                                            std::string_view env);
 
-// Removes the whole day directory of `env` (every namespace). Missing is fine.
-[[nodiscard]] absl::Status DeleteArchiveDay(std::string_view root, std::string_view env,
-                                            TimeMicros day);
+// Removes one partition directory (every part and its manifest). Missing is fine.
+[[nodiscard]] absl::Status DeleteArchivePartition(std::string_view root, std::string_view env,
+                                                  TimeMicros day, std::string_view ns);
 
 // `kq archive verify`: recomputes every hash and reports missing, altered and unlisted files.
 struct VerifyProblem {

@@ -86,7 +86,8 @@ TEST(ArchiveTest, WriteReadListIdempotent) {
   ASSERT_OK_AND_ASSIGN(auto empty, ListPartitions(root, "dev"));
   EXPECT_TRUE(empty.empty());
 
-  ASSERT_THAT(DeleteArchiveDay(root, "prod", kJan1), IsOk());
+  ASSERT_THAT(DeleteArchivePartition(root, "prod", kJan1, "payments"), IsOk());
+  EXPECT_FALSE(std::filesystem::exists(root + "/prod/date=2024-01-01"));
   ASSERT_OK_AND_ASSIGN(partitions, ListPartitions(root, "prod"));
   ASSERT_EQ(partitions.size(), 1u);
   EXPECT_EQ(partitions[0].day, kJan1 + kDay);

@@ -1,0 +1,116 @@
+// Retention enforcement for one environment: `kq retention plan` and `kq retention run`, and the
+// scheduler inside kqd.
+//
+// Work is done by whole UTC day and namespace: a (day, namespace) moves on once the whole day
+// is older than the age (so an event is kept at least its age, and at most one day and one run
+// interval longer). Each step costs a constant number of range deletions on the store
+// (Environment::DropBodies / DeleteRange), whatever the number of events:
+//
+//   drop-bodies     hot -> warm                 DropBodies(day, ns)
+//   archive         warm -> archive files       parts written and committed, then DeleteRange
+//   delete          warm -> gone (no archive)   DeleteRange(day, ns)
+//   delete-archive  archive -> gone             the partition directory removed
+//
+// Days under an active legal hold are skipped by every step, including dropping bodies.
+//
+// Crash safety: Run() writes the whole list of steps to the ledger's intent journal before it
+// acts, and advances a "next step" mark after each one. A run killed midway is finished by the
+// next Run() before it plans anew. Every step is idempotent; an archive step records its part
+// number in the intent, and a part already committed is never written again (events that reach
+// the store for that day after the part was committed go to a new part). So nothing is archived
+// twice and nothing is deleted unarchived. Each finished step appends one record to the trail,
+// tagged with the run and step, and a resumed step does not append its record twice.
+//
+// One Enforcer per environment: the policy, the store and the ledger must all name the same
+// environment (a dev policy can never touch prod data). Not thread-safe; runs of one
+// environment must not overlap.
+#ifndef KQ_RETENTION_ENFORCER_H_
+#define KQ_RETENTION_ENFORCER_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "retention/ledger.h"
+#include "retention/tiers.h"
+#include "storage/store.h"
+
+namespace kq::retention {
+
+struct RetentionStep {
+  enum class Action { kDropBodies, kArchive, kDelete, kDeleteArchive };
+  Action action = Action::kDelete;
+  TimeMicros day = 0;   // UTC midnight; the step covers [day, day + 1d)
+  std::string ns;       // "" = cluster-scoped
+  int part = 0;         // kArchive: the part number this step commits
+  uint64_t events = 0;  // measured when planned (kDropBodies: events that still have bodies)
+  uint64_t bytes = 0;   // event JSON bytes; kDropBodies: body bytes freed
+};
+
+// "drop-bodies", "archive", "delete", "delete-archive".
+std::string_view StepActionName(RetentionStep::Action action);
+// The tier the data leaves: "hot", "warm", "warm", "archive".
+std::string_view StepTier(RetentionStep::Action action);
+
+struct HeldDay {
+  TimeMicros day = 0;
+  std::string ns;
+  std::string action;  // what the hold prevented
+};
+
+struct RetentionPlan {
+  std::string env;
+  TimeMicros now = 0;
+  std::vector<RetentionStep> steps;  // in execution order
+  std::vector<HeldDay> held;         // due, but kept back by a legal hold
+};
+
+struct RunReport {
+  RetentionPlan plan;          // what this run did (after any resumed steps)
+  uint64_t resumed_steps = 0;  // steps finished from an interrupted run
+};
+
+struct EnforcerOptions {
+  // Root of the archives (<root>/<env>/date=.../ns=.../). Required when a tier archives.
+  std::string archive_root;
+  Clock* clock = Clock::Real();  // not owned
+  // Test hook for crash tests: stop (returning Aborted) after this many steps, leaving the
+  // intent in place as a killed process would. -1: never.
+  int stop_after_steps = -1;
+};
+
+class Enforcer {
+ public:
+  // `policy`, `env` and `ledger` are not owned and must outlive the Enforcer.
+  Enforcer(const EnvironmentRetention* policy, storage::Environment* env, Ledger* ledger,
+           EnforcerOptions options);
+
+  // What the next run would do now, without doing it.
+  [[nodiscard]] absl::StatusOr<RetentionPlan> Plan();
+  // Finishes an interrupted run if there is one, then plans and executes.
+  [[nodiscard]] absl::StatusOr<RunReport> Run();
+
+ private:
+  [[nodiscard]] absl::Status CheckSameEnvironment() const;
+  [[nodiscard]] absl::Status Execute(const RetentionPlan& plan, size_t first, uint64_t* executed);
+  [[nodiscard]] absl::Status ExecuteStep(const RetentionStep& step, TrailRecord* record);
+  [[nodiscard]] absl::Status ArchiveStep(const RetentionStep& step, TrailRecord* record);
+
+  const EnvironmentRetention* policy_;
+  storage::Environment* env_;
+  Ledger* ledger_;
+  EnforcerOptions options_;
+  int steps_left_ = -1;
+};
+
+// The plan as text for `kq retention plan`: one line per (action, namespace) with days, events
+// and bytes, then the held days.
+std::string FormatPlan(const RetentionPlan& plan);
+
+}  // namespace kq::retention
+
+#endif  // KQ_RETENTION_ENFORCER_H_
