@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 
 #include "common/json_escape.h"
@@ -30,9 +31,11 @@ int Cmp(const T& a, const T& b) {
   return a < b ? -1 : (b < a ? 1 : 0);
 }
 
+// Shortest of %.15g / %.17g that reads back as the same double.
 std::string FormatReal(double d) {
   char buf[40];
-  std::snprintf(buf, sizeof(buf), "%.17g", d);
+  std::snprintf(buf, sizeof(buf), "%.15g", d);
+  if (std::strtod(buf, nullptr) != d) std::snprintf(buf, sizeof(buf), "%.17g", d);
   return buf;
 }
 
