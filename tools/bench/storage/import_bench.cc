@@ -1,0 +1,256 @@
+// Bulk import benchmark of the storage module: decodes a JSON-lines file and appends it to a
+// fresh store, then reports events/s, bytes on disk against the raw file, and peak RSS.
+//
+//   kq_storage_import_bench [--input FILE] [--events N] [--seed N] [--dir DIR] [--batch N]
+//                           [--budget-mib N]
+//
+// Without --input, `kq gen` traffic (tools/gen) of --events events (default 1,000,000) is
+// written to DIR/input.jsonl first (not timed). DIR defaults to a new directory under /tmp and
+// is removed at the end unless given. Decoding runs on one thread and appending on another.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "storage/decoder.h"
+#include "storage/store.h"
+#include "tools/gen/generator.h"
+
+namespace kq {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Args {
+  std::string input;
+  uint64_t events = 1'000'000;
+  uint64_t seed = 1;
+  std::string dir;
+  size_t batch = 20'000;
+  uint64_t budget_mib = 256;
+};
+
+bool ParseArgs(int argc, char** argv, Args* args) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    const char* v = nullptr;
+    if (a == "--input" && (v = next())) {
+      args->input = v;
+    } else if (a == "--events" && (v = next())) {
+      args->events = std::stoull(v);
+    } else if (a == "--seed" && (v = next())) {
+      args->seed = std::stoull(v);
+    } else if (a == "--dir" && (v = next())) {
+      args->dir = v;
+    } else if (a == "--batch" && (v = next())) {
+      args->batch = std::stoull(v);
+    } else if (a == "--budget-mib" && (v = next())) {
+      args->budget_mib = std::stoull(v);
+    } else {
+      std::cerr << "usage: kq_storage_import_bench [--input FILE] [--events N] [--seed N] "
+                   "[--dir DIR] [--batch N] [--budget-mib N]\n";
+      return false;
+    }
+  }
+  return args->batch > 0;
+}
+
+uint64_t DirBytes(const fs::path& dir) {
+  uint64_t total = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) total += e.file_size();
+  }
+  return total;
+}
+
+double ThreadCpuSeconds() {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+double PeakRssMiB() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+// A bounded queue of decoded batches between the decoding and the appending thread.
+class BatchQueue {
+ public:
+  void Push(std::vector<storage::Event> batch) {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return queue_.size() < 2; });
+    queue_.push_back(std::move(batch));
+    cv_.notify_all();
+  }
+  void Close() {
+    std::lock_guard<std::mutex> l(mu_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+  std::optional<std::vector<storage::Event>> Pop() {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return !queue_.empty() || closed_; });
+    if (queue_.empty()) return std::nullopt;
+    auto batch = std::move(queue_.front());
+    queue_.pop_front();
+    cv_.notify_all();
+    return batch;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::vector<storage::Event>> queue_;
+  bool closed_ = false;
+};
+
+int Run(const Args& args) {
+  bool own_dir = args.dir.empty();
+  fs::path dir = own_dir ? fs::temp_directory_path() / absl::StrCat("kq-import-bench-", getpid())
+                         : fs::path(args.dir);
+  fs::create_directories(dir);
+  std::string input = args.input;
+  if (input.empty()) {
+    input = (dir / "input.jsonl").string();
+    std::ofstream out(input, std::ios::binary);
+    gen::GenOptions options;
+    options.seed = args.seed;
+    options.events = args.events;
+    absl::Status st = gen::Generate(options, [&](std::string_view chunk) {
+      out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      return out ? absl::OkStatus() : absl::UnavailableError("write failed");
+    });
+    if (!st.ok()) {
+      std::cerr << "generating input: " << st << "\n";
+      return 1;
+    }
+  }
+  uint64_t raw_bytes = fs::file_size(input);
+
+  storage::StoreOptions options;
+  options.data_dir = (dir / "store").string();
+  options.environments = {{"prod", ""}};
+  options.memory_budget_bytes = args.budget_mib << 20;
+  auto store = storage::Store::Open(options);
+  if (!store.ok()) {
+    std::cerr << store.status() << "\n";
+    return 1;
+  }
+  storage::Environment* env = (*store)->Find("prod");
+
+  auto start = std::chrono::steady_clock::now();
+  BatchQueue queue;
+  uint64_t decode_errors = 0;
+  double decode_cpu_s = 0;
+  std::thread decoder_thread([&] {
+    storage::Decoder decoder;
+    std::FILE* f = std::fopen(input.c_str(), "rb");
+    if (f == nullptr) {
+      queue.Close();
+      return;
+    }
+    std::string buffer;
+    std::vector<char> chunk(8 << 20);
+    std::vector<storage::Event> events;
+    std::vector<storage::DecodeError> errors;
+    while (true) {
+      size_t n = std::fread(chunk.data(), 1, chunk.size(), f);
+      buffer.append(chunk.data(), n);
+      size_t cut = n == 0 ? buffer.size() : buffer.rfind('\n') + 1;
+      if (cut == std::string::npos + 1) cut = 0;
+      std::string_view text(buffer.data(), cut);
+      // Decode line blocks of about `batch` events.
+      while (!text.empty()) {
+        size_t end = 0, lines = 0;
+        while (end < text.size() && lines < args.batch - events.size()) {
+          size_t nl = text.find('\n', end);
+          end = nl == std::string_view::npos ? text.size() : nl + 1;
+          ++lines;
+        }
+        decoder.DecodeLines(text.substr(0, end), &events, &errors);
+        text.remove_prefix(end);
+        if (events.size() >= args.batch) queue.Push(std::exchange(events, {}));
+      }
+      buffer.erase(0, cut);
+      if (n == 0) break;
+    }
+    if (!events.empty()) queue.Push(std::move(events));
+    decode_errors = errors.size();
+    decode_cpu_s = ThreadCpuSeconds();
+    std::fclose(f);
+    queue.Close();
+  });
+  uint64_t stored = 0, duplicates = 0;
+  while (auto batch = queue.Pop()) {
+    storage::AppendResult r;
+    absl::Status st = env->Append(*batch, &r);
+    if (!st.ok()) {
+      std::cerr << "append: " << st << "\n";
+      return 1;
+    }
+    stored += r.stored;
+    duplicates += r.duplicates;
+  }
+  double append_cpu_s = ThreadCpuSeconds();
+  decoder_thread.join();
+  double import_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  absl::Status st = env->Flush();
+  double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!st.ok()) {
+    std::cerr << "flush: " << st << "\n";
+    return 1;
+  }
+  auto stats = env->Stats();
+  store->reset();
+  uint64_t disk = DirBytes(dir / "store" / "prod");
+  std::printf("input            %s\n", input.c_str());
+  std::printf("events stored    %llu (duplicates %llu, decode errors %llu)\n",
+              static_cast<unsigned long long>(stored), static_cast<unsigned long long>(duplicates),
+              static_cast<unsigned long long>(decode_errors));
+  std::printf("import           %.2f s, %.0f events/s (append acknowledged)\n", import_s,
+              stored / import_s);
+  std::printf("import + flush   %.2f s, %.0f events/s (merged, memtables flushed)\n", total_s,
+              stored / total_s);
+  std::printf("cpu              decode thread %.2f s, append thread %.2f s\n", decode_cpu_s,
+              append_cpu_s);
+  std::printf("raw JSON lines   %llu bytes (%.0f bytes/event)\n",
+              static_cast<unsigned long long>(raw_bytes), double(raw_bytes) / stored);
+  std::printf("on disk          %llu bytes (%.1f bytes/event), ratio 1/%.1f\n",
+              static_cast<unsigned long long>(disk), double(disk) / stored,
+              double(raw_bytes) / disk);
+  if (stats.ok()) {
+    uint64_t seg = 0, body = 0;
+    for (const auto& n : stats->namespaces) seg += n.disk_bytes;
+    (void)body;
+    std::printf("segments+bodies  %llu bytes (summary estimate)\n",
+                static_cast<unsigned long long>(seg));
+  }
+  std::printf("peak RSS         %.0f MiB (budget %llu MiB)\n", PeakRssMiB(),
+              static_cast<unsigned long long>(args.budget_mib));
+  if (own_dir) fs::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace kq
+
+int main(int argc, char** argv) {
+  kq::Args args;
+  if (!kq::ParseArgs(argc, argv, &args)) return 2;
+  return kq::Run(args);
+}
