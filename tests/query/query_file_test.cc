@@ -6,6 +6,8 @@
 //   cluster c2                       attribution of the events that follow (default "c1")
 //   events [ENV]                     JSON lines until a blank line, appended to ENV ("prod")
 //   load FILE [ENV]                  JSON lines from a file under the shared corpus
+//   load-dir DIR ENV ERRORS          every *.json file of a corpus folder; ERRORS items are
+//                                    expected not to decode (deliberately malformed samples)
 //   query [sorted]                   query text, a line "----", then expected rows (cells
 //   <query lines>                    separated by " | "; null is "null", "" is '""'; an
 //   ----                             optional first line "columns: a, b" checks the names)
@@ -119,9 +121,20 @@ class QueryFileTest : public ::testing::TestWithParam<std::string> {
         clock.Set(t);
       } else if (verb == "cluster") {
         cluster = head.at(1);
-      } else if (verb == "events" || verb == "load") {
+      } else if (verb == "events" || verb == "load" || verb == "load-dir") {
         std::string env = "prod", body;
-        if (verb == "events") {
+        size_t expected_errors = 0;
+        if (verb == "load-dir") {
+          env = head.at(2);
+          expected_errors = std::stoul(head.at(3));
+          std::vector<std::filesystem::path> files;
+          for (const auto& entry :
+               std::filesystem::directory_iterator(testing::CorpusDir() / head.at(1))) {
+            if (entry.path().extension() == ".json") files.push_back(entry.path());
+          }
+          std::sort(files.begin(), files.end());
+          for (const auto& f : files) body += testing::ReadFileOrDie(f) + "\n";
+        } else if (verb == "events") {
           if (head.size() > 1) env = head[1];
           for (size_t i = 1; i < b.lines.size(); ++i) body += b.lines[i] + "\n";
         } else {
@@ -131,7 +144,9 @@ class QueryFileTest : public ::testing::TestWithParam<std::string> {
         std::vector<storage::Event> events;
         std::vector<storage::DecodeError> errors;
         decoder.DecodeLines(body, &events, &errors);
-        for (const auto& e : errors) ADD_FAILURE() << "event does not decode: " << e.reason;
+        if (errors.size() != expected_errors) {
+          for (const auto& e : errors) ADD_FAILURE() << "event does not decode: " << e.reason;
+        }
         for (auto& e : events) e.cluster = cluster;
         storage::Environment* environment = store->Find(env);
         ASSERT_NE(environment, nullptr) << env;
