@@ -53,7 +53,7 @@ TEST(ParserTest, Literals) {
   // 5m = 300 s, 1.5h = 5400 s, 500ms, 7d = 604800 s, 10us.
   EXPECT_EQ(WhereDebug("x in (5m, 1.5h, 500ms, 7d, 10us)"),
             "(in field:x ts:300000000us ts:5400000000us ts:500000us ts:604800000000us ts:10us)");
-  // 2026-11-01 is day 20393 since the epoch: 20393 * 86400 = 1761955200 s.
+  // 2026-11-01 is day 20758 since the epoch (20758 * 86400 = 1793491200 s).
   EXPECT_EQ(WhereDebug("time > datetime(2026-11-01T00:00:00Z)"),
             "(> field:time dt:2026-11-01T00:00:00.000000Z)");
   EXPECT_EQ(WhereDebug("time > datetime(\"2026-11-01\")"),
