@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -10,6 +11,7 @@
 #include "common/json_escape.h"
 #include "common/strings.h"
 #include "common/time.h"
+#include "storage/fast_time.h"
 #include "storage/json_check.h"
 
 namespace kq::storage {
@@ -340,6 +342,7 @@ bool EventReader::Annotations(od::value v, std::vector<std::pair<std::string, st
 }
 
 bool EventReader::Timestamp(std::string_view field, const std::string& text, TimeMicros* out) {
+  if (ParseCanonicalTimestamp(text, out)) return true;
   absl::StatusOr<TimeMicros> t = ParseTimestamp(text);
   if (!t.ok()) {
     return Fail(absl::StrCat("field ", Sv(field), ": invalid timestamp \"", text, "\""));
@@ -534,7 +537,6 @@ struct Decoder::Impl {
       return absl::StrCat("contains a NUL byte at offset ",
                           static_cast<const char*>(nul) - json.data());
     }
-    if (!simdjson::validate_utf8(json.data(), json.size())) return "invalid UTF-8";
     if (buffer.size() < json.size() + simdjson::SIMDJSON_PADDING) {
       buffer.resize(json.size() + simdjson::SIMDJSON_PADDING);
     }
@@ -574,6 +576,8 @@ absl::Status Decoder::DecodeEvent(std::string_view json, Event* event) {
 void Decoder::DecodeLines(std::string_view text, std::vector<Event>* events,
                           std::vector<DecodeError>* errors) {
   uint64_t line_number = 0;
+  events->reserve(events->size() + static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) +
+                  1);
   while (!text.empty()) {
     ++line_number;
     size_t nl = text.find('\n');

@@ -90,6 +90,7 @@ class EnvironmentImpl : public Environment {
   std::mutex id_mu_;
   uint64_t next_segment_id_ = 1;
   uint64_t next_quarantine_id_ = 1;
+  uint64_t next_dedupe_id_ = 1;
 
   // Dedupe memory: hashes per hour of requestReceivedTimestamp.
   std::mutex dedupe_mu_;

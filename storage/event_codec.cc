@@ -1,7 +1,7 @@
 #include "storage/event_codec.h"
 
 #include "common/coding.h"
-#include "common/time.h"
+#include "storage/fast_time.h"
 
 namespace kq::storage {
 namespace {
@@ -35,10 +35,6 @@ enum UserTag : uint8_t {
 void PutTag(std::string* out, uint8_t tag, std::string_view value) {
   out->push_back(static_cast<char>(tag));
   PutLengthPrefixed(out, value);
-}
-
-bool IsCanonical(const std::string& text, TimeMicros t) {
-  return text.size() == 27 && text == FormatTimestamp(t);
 }
 
 void PutStrings(const std::vector<std::string>& values, std::string* out) {
@@ -140,9 +136,9 @@ bool DecodeUserInfo(std::string_view in, UserInfo* user) {
   return true;
 }
 
-void EncodeRest(const Event& e, std::string* out) {
-  if (e.kind.has_value()) PutTag(out, kKind, *e.kind);
-  if (e.api_version.has_value()) PutTag(out, kApiVersion, *e.api_version);
+void EncodeRest(const Event& e, std::string* out, bool type_meta) {
+  if (type_meta && e.kind.has_value()) PutTag(out, kKind, *e.kind);
+  if (type_meta && e.api_version.has_value()) PutTag(out, kApiVersion, *e.api_version);
   if (e.impersonated_user.has_value()) {
     std::string tmp;
     EncodeUserInfo(*e.impersonated_user, &tmp);
@@ -165,10 +161,64 @@ void EncodeRest(const Event& e, std::string* out) {
   if (!e.unknown_fields.empty()) PutTag(out, kUnknown, e.unknown_fields);
   if (!e.request_received_timestamp.has_value()) {
     PutTag(out, kReceivedAbsent, "");
-  } else if (!IsCanonical(*e.request_received_timestamp, e.request_received_time)) {
+  } else if (!IsCanonicalTimestamp(*e.request_received_timestamp, e.request_received_time)) {
     PutTag(out, kReceivedText, *e.request_received_timestamp);
   }
-  if (!IsCanonical(e.stage_timestamp, e.stage_time)) PutTag(out, kStageText, e.stage_timestamp);
+  if (!IsCanonicalTimestamp(e.stage_timestamp, e.stage_time))
+    PutTag(out, kStageText, e.stage_timestamp);
+}
+
+namespace {
+void PutOpt(const std::optional<std::string>& v, std::string* out) {
+  if (!v.has_value()) {
+    out->push_back('\0');
+    return;
+  }
+  out->push_back('\1');
+  PutLengthPrefixed(out, *v);
+}
+}  // namespace
+
+void EncodeIdentity(const Event& e, std::string* out) {
+  EncodeRest(e, out, /*type_meta=*/false);
+  out->push_back('\2');  // end of the rest
+  PutLengthPrefixed(out, e.audit_id);
+  PutLengthPrefixed(out, e.level);
+  PutLengthPrefixed(out, e.stage);
+  PutLengthPrefixed(out, e.verb);
+  PutLengthPrefixed(out, e.cluster);
+  PutOpt(e.request_uri, out);
+  PutOpt(e.user.username, out);
+  PutOpt(e.user.uid, out);
+  out->push_back(e.user.groups.has_value() ? '\1' : '\0');
+  if (e.user.groups.has_value()) PutStrings(*e.user.groups, out);
+  out->push_back(e.user.extra.has_value() ? '\1' : '\0');
+  if (e.user.extra.has_value()) {
+    std::string tmp;
+    EncodeExtra(*e.user.extra, &tmp);
+    PutLengthPrefixed(out, tmp);
+  }
+  out->push_back(e.source_ips.has_value() ? '\1' : '\0');
+  if (e.source_ips.has_value()) PutStrings(*e.source_ips, out);
+  PutOpt(e.user_agent, out);
+  if (e.object_ref.has_value()) {
+    const ObjectRef& r = *e.object_ref;
+    for (const auto* f :
+         {&r.ns, &r.resource, &r.subresource, &r.name, &r.api_group, &r.api_version}) {
+      PutOpt(*f, out);
+    }
+  }
+  PutOpt(e.response_status, out);
+  out->push_back(e.annotations.has_value() ? '\1' : '\0');
+  if (e.annotations.has_value()) {
+    std::string tmp;
+    EncodeAnnotations(*e.annotations, &tmp);
+    PutLengthPrefixed(out, tmp);
+  }
+  PutOpt(e.request_object, out);
+  PutOpt(e.response_object, out);
+  PutVarint64(out, ZigZagEncode(e.request_received_time));
+  PutVarint64(out, ZigZagEncode(e.stage_time));
 }
 
 bool DecodeRest(std::string_view in, Event* e, RestInfo* info) {

@@ -32,8 +32,14 @@ struct RestInfo {
   bool received_text_present = true;
 };
 
-// The Rest blob of one row: everything not held by another column.
-void EncodeRest(const Event& event, std::string* out);
+// The Rest blob of one row: everything not held by another column. With `type_meta` false,
+// kind and apiVersion are left out.
+void EncodeRest(const Event& event, std::string* out, bool type_meta = true);
+
+// Every field of `event` except kind and apiVersion (and env), as one byte string: equal for
+// two events exactly when they are the same event (as the log backend and a webhook item of
+// one request are). The dedupe hash is taken over it.
+void EncodeIdentity(const Event& event, std::string* out);
 // Sets kind, apiVersion, impersonatedUser, authenticationMetadata, objectRef uid /
 // resourceVersion / unknown members, user unknown members, unknown members and
 // non-canonical timestamp texts on *event.

@@ -13,6 +13,7 @@
 #include "common/strings.h"
 #include "common/time.h"
 #include "storage/event_codec.h"
+#include "storage/fast_time.h"
 
 namespace kq::storage {
 namespace {
@@ -625,6 +626,14 @@ std::optional<std::vector<std::string>> GetList(const ListColumn& c, size_t row,
 }
 }  // namespace
 
+namespace {
+std::string CanonicalText(TimeMicros t) {
+  char buf[kCanonicalTimestampSize];
+  if (!FormatCanonicalTimestamp(t, buf)) return FormatTimestamp(t);
+  return std::string(buf, sizeof(buf));
+}
+}  // namespace
+
 absl::StatusOr<Event> RowToEvent(const DecodedRows& d, size_t row, std::string_view env) {
   Event e;
   auto s = [&](Column c) { return Get(d.strings[static_cast<size_t>(c)], row); };
@@ -664,9 +673,9 @@ absl::StatusOr<Event> RowToEvent(const DecodedRows& d, size_t row, std::string_v
   if (!info.received_text_present) {
     e.request_received_timestamp.reset();
   } else if (!e.request_received_timestamp.has_value()) {
-    e.request_received_timestamp = FormatTimestamp(e.request_received_time);
+    e.request_received_timestamp = CanonicalText(e.request_received_time);
   }
-  if (e.stage_timestamp.empty()) e.stage_timestamp = FormatTimestamp(e.stage_time);
+  if (e.stage_timestamp.empty()) e.stage_timestamp = CanonicalText(e.stage_time);
   if (d.request_bodies.has_value() && d.request_bodies->present[row]) {
     e.request_object.emplace(d.request_bodies->Get(row));
   }

@@ -20,7 +20,7 @@
 #include "common/status.h"
 #include "common/strings.h"
 #include "storage/environment_impl.h"
-#include "storage/event_json.h"
+#include "storage/event_codec.h"
 #include "storage/hash.h"
 #include "storage/segment.h"
 #include "storage/store_keys.h"
@@ -224,12 +224,16 @@ absl::Status EnvironmentImpl::Recover() {
   it.reset(db_->NewIterator(rocksdb::ReadOptions(), handles_[kDedupe]));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::string_view key(it->key().data(), it->key().size());
-    uint64_t hour_bits, hash;
-    if (!GetFixed64BE(&key, &hour_bits) || !GetFixed64BE(&key, &hash)) {
-      return absl::DataLossError("corrupt dedupe key");
+    std::string_view value(it->value().data(), it->value().size());
+    uint64_t hour_bits, append_id, hash;
+    if (!GetFixed64BE(&key, &hour_bits) || !GetFixed64BE(&key, &append_id) ||
+        value.size() % 8 != 0) {
+      return absl::DataLossError(absl::StrCat(dir_, ": corrupt dedupe record"));
     }
+    next_dedupe_id_ = std::max(next_dedupe_id_, append_id + 1);
     TimeMicros hour = static_cast<TimeMicros>(hour_bits ^ 0x8000000000000000ull);
-    dedupe_[hour].insert(hash);
+    auto& set = dedupe_[hour];
+    while (GetFixed64BE(&value, &hash)) set.insert(hash);
     dedupe_newest_hour_ = std::max(dedupe_newest_hour_, hour);
   }
   return FromRocks(it->status(), dir_);
@@ -242,10 +246,10 @@ absl::Status EnvironmentImpl::Write(rocksdb::WriteBatch* batch) {
 }
 
 uint64_t EnvironmentImpl::DedupeHash(const Event& e) const {
-  thread_local std::string json;
-  json.clear();
-  AppendEventJson(e, &json, /*type_meta=*/false);
-  return Hash64(json, Hash64(e.cluster));
+  thread_local std::string identity;
+  identity.clear();
+  EncodeIdentity(e, &identity);
+  return Hash64(identity);
 }
 
 void EnvironmentImpl::ExpireDedupe(TimeMicros newest_hour, rocksdb::WriteBatch* batch) {
@@ -287,37 +291,57 @@ absl::Status EnvironmentImpl::Append(std::span<const Event> events, AppendResult
     }
     ExpireDedupe(newest, &batch);
   }
-  for (const auto& [hour, hash] : claimed) {
+  // Persist the claimed hashes: one value per (hour, append), keyed by hour so that old hours
+  // go with one range deletion.
+  std::sort(claimed.begin(), claimed.end());
+  uint64_t append_id;
+  {
+    std::lock_guard<std::mutex> l(id_mu_);
+    append_id = next_dedupe_id_++;
+  }
+  for (size_t i = 0; i < claimed.size();) {
+    size_t j = i;
+    std::string value;
+    while (j < claimed.size() && claimed[j].first == claimed[i].first) {
+      PutFixed64BE(&value, claimed[j].second);
+      ++j;
+    }
     std::string key;
-    PutTimeKey(&key, hour);
-    PutFixed64BE(&key, hash);
-    (void)batch.Put(handles_[kDedupe], key, "");
+    PutTimeKey(&key, claimed[i].first);
+    PutFixed64BE(&key, append_id);
+    (void)batch.Put(handles_[kDedupe], key, value);
+    i = j;
   }
   // 2. Group by (bucket, namespace), in key order.
-  std::stable_sort(keep.begin(), keep.end(), [&](uint32_t a, uint32_t b) {
-    TimeMicros ba = BucketOf(events[a].request_received_time);
-    TimeMicros bb = BucketOf(events[b].request_received_time);
-    if (ba != bb) return ba < bb;
-    return events[a].Namespace() < events[b].Namespace();
+  struct Slot {
+    TimeMicros bucket;
+    const std::string* ns;
+    uint32_t index;
+  };
+  std::vector<Slot> slots;
+  slots.reserve(keep.size());
+  for (uint32_t i : keep) {
+    slots.push_back({BucketOf(events[i].request_received_time), &events[i].Namespace(), i});
+  }
+  std::stable_sort(slots.begin(), slots.end(), [](const Slot& a, const Slot& b) {
+    if (a.bucket != b.bucket) return a.bucket < b.bucket;
+    return *a.ns < *b.ns;
   });
   SegmentBuilder builder;
   size_t group_start = 0;
-  for (size_t i = 0; i <= keep.size(); ++i) {
-    bool boundary = i == keep.size();
+  for (size_t i = 0; i <= slots.size(); ++i) {
+    bool boundary = i == slots.size();
     if (!boundary && i > group_start) {
-      const Event& a = events[keep[group_start]];
-      const Event& b = events[keep[i]];
-      boundary = BucketOf(a.request_received_time) != BucketOf(b.request_received_time) ||
-                 a.Namespace() != b.Namespace() || builder.rows() >= kMaxSegmentRows;
+      boundary = slots[group_start].bucket != slots[i].bucket ||
+                 *slots[group_start].ns != *slots[i].ns || builder.rows() >= kMaxSegmentRows;
     }
     if (boundary && builder.rows() > 0) {
-      const Event& first = events[keep[group_start]];
       uint64_t id;
       {
         std::lock_guard<std::mutex> l(id_mu_);
         id = next_segment_id_++;
       }
-      std::string key = SegmentKey(BucketOf(first.request_received_time), first.Namespace(), id);
+      std::string key = SegmentKey(slots[group_start].bucket, *slots[group_start].ns, id);
       EncodedSegment enc = builder.Finish();
       (void)batch.Put(handles_[kSegments], key, enc.segment);
       (void)batch.Put(handles_[kSummaries], key, enc.summary.Encode());
@@ -329,7 +353,7 @@ absl::Status EnvironmentImpl::Append(std::span<const Event> events, AppendResult
       }
       group_start = i;
     }
-    if (i < keep.size()) builder.Add(events[keep[i]]);
+    if (i < slots.size()) builder.Add(events[slots[i].index]);
   }
   // 3. One durable write.
   absl::Status st = Write(&batch);
