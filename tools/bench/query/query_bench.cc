@@ -1,0 +1,154 @@
+// Query engine benchmarks on kq gen traffic in a real Store (sealed segments).
+//
+//   build/bin/kq_query_bench [--benchmark_repetitions=5 --benchmark_report_aggregates_only]
+//
+// KQ_BENCH_EVENTS sets the corpus size (default 1,000,000 events; generating and importing it
+// takes a while and is not timed). Each benchmark runs one query end to end through RunQuery:
+// parse, bind, plan, scan with pruning, vectorized filter, operators, rows into a sink.
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "common/log.h"
+#include "query/engine.h"
+#include "query/store_readers.h"
+#include "storage/decoder.h"
+#include "storage/store.h"
+#include "tests/testing/temp_dir.h"
+#include "tools/gen/generator.h"
+
+namespace kq::query {
+namespace {
+
+class CountingSink : public RowSink {
+ public:
+  absl::Status OnSchema(const std::vector<ColumnInfo>&) override { return absl::OkStatus(); }
+  absl::Status OnRows(std::span<const Row> rows) override {
+    rows_ += rows.size();
+    return absl::OkStatus();
+  }
+  uint64_t rows_ = 0;
+};
+
+struct Corpus {
+  testing::TempDir dir;
+  std::unique_ptr<FakeClock> clock;
+  std::unique_ptr<storage::Store> store;
+  std::unique_ptr<StoreReaders> readers;
+  std::string some_audit_id;
+  uint64_t events = 0;
+};
+
+Corpus& GetCorpus() {
+  static Corpus* corpus = [] {
+    auto* c = new Corpus;
+    const char* env = std::getenv("KQ_BENCH_EVENTS");
+    gen::GenOptions options;
+    options.events = env ? std::strtoull(env, nullptr, 10) : 1'000'000;
+    c->clock = std::make_unique<FakeClock>(options.start);
+    storage::StoreOptions so;
+    so.data_dir = c->dir.path().string();
+    so.durability = storage::Durability::kBuffered;
+    so.clock = c->clock.get();
+    c->store = std::move(storage::Store::Open(so)).value();
+    storage::Environment* prod = c->store->Find("prod");
+    gen::Generator generator(options);
+    storage::Decoder decoder;
+    std::string json;
+    std::vector<storage::Event> batch;
+    TimeMicros last = options.start;
+    auto flush = [&] {
+      storage::AppendResult result;
+      if (!prod->Append(batch, &result).ok()) std::abort();
+      batch.clear();
+    };
+    while (true) {
+      json.clear();
+      if (!generator.Next(&json)) break;
+      storage::Event e;
+      if (!decoder.DecodeEvent(json, &e).ok()) continue;
+      if (c->events == options.events / 2) c->some_audit_id = e.audit_id;
+      last = std::max(last, e.request_received_time);
+      batch.push_back(std::move(e));
+      ++c->events;
+      if (batch.size() == 10000) flush();
+    }
+    flush();
+    if (!prod->Flush().ok()) std::abort();
+    c->clock->Set(last + kMicrosPerMinute);
+    c->readers = std::make_unique<StoreReaders>(c->store.get());
+    return c;
+  }();
+  return *corpus;
+}
+
+void RunOne(benchmark::State& state, const std::string& query) {
+  Corpus& c = GetCorpus();
+  QueryOptions options;
+  options.clock = c.clock.get();
+  uint64_t rows = 0, scanned = 0;
+  for (auto _ : state) {
+    CountingSink sink;
+    QueryStats stats;
+    absl::Status s = RunQuery(*c.readers, query, options, sink, &stats);
+    if (!s.ok()) {
+      state.SkipWithError(std::string(s.message()).c_str());
+      return;
+    }
+    rows = sink.rows_;
+    scanned = stats.rows_scanned;
+  }
+  state.counters["rows"] = static_cast<double>(rows);
+  state.counters["scanned"] = static_cast<double>(scanned);
+  state.counters["events"] = static_cast<double>(c.events);
+  state.SetItemsProcessed(static_cast<int64_t>(scanned) * state.iterations());
+}
+
+void BM_NeedleAuditId(benchmark::State& state) {
+  RunOne(state, "events | where auditID == \"" + GetCorpus().some_audit_id + "\"");
+}
+void BM_DeletesInNamespaceLastDay(benchmark::State& state) {
+  RunOne(state,
+         "events | where time > ago(1d) and ns == \"payments\" and verb == \"delete\" | project "
+         "time, user, resource, name");
+}
+void BM_FilterDictionaryEquality(benchmark::State& state) {
+  RunOne(state, "events | where verb == \"delete\" and resource == \"secrets\" | count");
+}
+void BM_FilterStringPrefix(benchmark::State& state) {
+  RunOne(state, "events | where user startswith \"system:serviceaccount:\" | count");
+}
+void BM_FilterIntRange(benchmark::State& state) {
+  RunOne(state, "events | where code >= 400 and code < 500 | count");
+}
+void BM_FilterBodyPrivileged(benchmark::State& state) {
+  RunOne(state,
+         "events | where verb == \"create\" and resource == \"pods\" and "
+         "requestObject.spec.containers[*].securityContext.privileged == true | count");
+}
+void BM_SummarizeVerbUser(benchmark::State& state) {
+  RunOne(state, "events | summarize count() by verb, user");
+}
+void BM_ErrorsBy5m(benchmark::State& state) {
+  RunOne(state, "events | where code >= 400 | summarize count() by bin(time, 5m)");
+}
+void BM_Latest100InNamespace(benchmark::State& state) {
+  RunOne(state, "events | where ns == \"payments\" | sort by time desc | take 100");
+}
+
+BENCHMARK(BM_NeedleAuditId)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DeletesInNamespaceLastDay)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FilterDictionaryEquality)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FilterStringPrefix)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FilterIntRange)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FilterBodyPrivileged)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SummarizeVerbUser)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ErrorsBy5m)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Latest100InNamespace)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace kq::query
+
+BENCHMARK_MAIN();
