@@ -152,11 +152,7 @@ absl::Status RunQuery(ReaderFactory& readers, std::string_view text, const Query
       if (sel.empty()) break;
     }
     if (p->top_by_time && p->top_descending) std::reverse(sel.begin(), sel.end());
-    for (uint32_t r : sel) {
-      ctx.SetRow(r);
-      KQ_RETURN_IF_ERROR(head.Consume(ctx));
-      if (head.Done()) break;
-    }
+    KQ_RETURN_IF_ERROR(head.ConsumeBatch(batch, sel, ctx));
     KQ_RETURN_IF_ERROR(ctx.status);
     return !head.Done();
   };

@@ -263,6 +263,16 @@ class DedupStage : public Stage {
 
 }  // namespace
 
+absl::Status Stage::ConsumeBatch(const storage::EventBatch&, const std::vector<uint32_t>& sel,
+                                 EvalContext& ctx) {
+  for (uint32_t r : sel) {
+    ctx.SetRow(r);
+    KQ_RETURN_IF_ERROR(Consume(ctx));
+    if (Done()) break;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Stage::Finish() { return next_ != nullptr ? next_->Finish() : absl::OkStatus(); }
 
 absl::Status Stage::Emit(Row row) {

@@ -22,6 +22,11 @@ class Stage {
   virtual ~Stage() = default;
   // One input row: ctx.batch/ctx.row, or ctx.table_row.
   [[nodiscard]] virtual absl::Status Consume(EvalContext& ctx) = 0;
+  // The rows `sel` of a storage batch (ctx on the batch); by default Consume per row until
+  // Done(). Stages that can work on dictionary codes override it.
+  [[nodiscard]] virtual absl::Status ConsumeBatch(const storage::EventBatch& batch,
+                                                  const std::vector<uint32_t>& sel,
+                                                  EvalContext& ctx);
   // End of input: flush what is held, then finish the next stage.
   [[nodiscard]] virtual absl::Status Finish();
   // True when no more input can change the result (a satisfied take).

@@ -1,9 +1,12 @@
 // summarize: groups rows by key values and computes aggregates per group.
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "absl/container/flat_hash_map.h"
 #include "common/status.h"
 #include "query/stages.h"
 #include "query/value.h"
@@ -163,19 +166,121 @@ void Result(const BoundAggregate& agg, Accumulator& acc, ValueType type, Row* ro
   }
 }
 
+using storage::Column;
+
+bool IsIntColumn(Column c) {
+  return c == Column::kTime || c == Column::kStageTime || c == Column::kCode;
+}
+bool IsListColumn(Column c) { return c == Column::kGroups || c == Column::kSourceIps; }
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+// A group key that can be read from a batch without building values: a dictionary code, an
+// int column, or bin() of a time column by a constant span.
+struct CodedKey {
+  Column column;
+  int64_t bin = 0;  // > 0: bin(column, bin micros)
+};
+
+constexpr size_t kMaxCodedKeys = 4;
+constexpr int64_t kAbsent = INT64_MIN;
+using CodeTuple = std::array<int64_t, kMaxCodedKeys>;
+
+std::optional<std::vector<CodedKey>> CodedKeys(const std::vector<BoundExpr>& keys) {
+  if (keys.size() > kMaxCodedKeys) return std::nullopt;
+  std::vector<CodedKey> out;
+  for (const BoundExpr& k : keys) {
+    if (k.kind == BoundExpr::Kind::kBatchColumn && !IsListColumn(k.column)) {
+      out.push_back({k.column, 0});
+      continue;
+    }
+    if (k.kind == BoundExpr::Kind::kCall && k.fn == Fn::kBin &&
+        k.args[0].kind == BoundExpr::Kind::kBatchColumn &&
+        (k.args[0].column == Column::kTime || k.args[0].column == Column::kStageTime) &&
+        k.args[1].kind == BoundExpr::Kind::kConst) {
+      const auto* span = std::get_if<Timespan>(&k.args[1].constant);
+      if (span == nullptr || span->micros <= 0) return std::nullopt;
+      out.push_back({k.args[0].column, span->micros});
+      continue;
+    }
+    return std::nullopt;
+  }
+  return out;
+}
+
 class SummarizeStage : public Stage {
  public:
-  explicit SummarizeStage(const BoundOp* op) : op_(op) {}
+  explicit SummarizeStage(const BoundOp* op) : op_(op) {
+    if (op->input_is_batch) coded_ = CodedKeys(op->exprs);
+  }
 
   absl::Status Consume(EvalContext& ctx) override {
     Row key;
     key.reserve(op_->exprs.size());
     for (const BoundExpr& e : op_->exprs) key.push_back(Eval(e, ctx));
-    auto [it, inserted] = index_.try_emplace(std::move(key), groups_.size());
-    if (inserted) groups_.emplace_back(it->first, std::vector<Accumulator>(op_->aggregates.size()));
-    std::vector<Accumulator>& accs = groups_[it->second].second;
-    for (size_t i = 0; i < op_->aggregates.size(); ++i) Update(op_->aggregates[i], accs[i], ctx);
+    UpdateGroup(GroupOf(std::move(key)), ctx);
     return absl::OkStatus();
+  }
+
+  // Groups by dictionary codes within the batch: the key values are built once per distinct
+  // code tuple, not once per row.
+  absl::Status ConsumeBatch(const storage::EventBatch& batch, const std::vector<uint32_t>& sel,
+                            EvalContext& ctx) override {
+    if (!coded_) return Stage::ConsumeBatch(batch, sel, ctx);
+    const std::vector<CodedKey>& keys = *coded_;
+    std::vector<const storage::StringColumn*> strings(keys.size(), nullptr);
+    std::vector<const storage::IntColumn*> ints(keys.size(), nullptr);
+    for (size_t k = 0; k < keys.size(); ++k) {
+      if (IsIntColumn(keys[k].column)) {
+        ints[k] = &batch.Ints(keys[k].column);
+      } else {
+        strings[k] = &batch.Strings(keys[k].column);
+      }
+    }
+    absl::flat_hash_map<CodeTuple, size_t> local;
+    bool only_counts = true;
+    for (const BoundAggregate& a : op_->aggregates) only_counts = only_counts && a.fn == Fn::kCount;
+    for (uint32_t r : sel) {
+      CodeTuple tuple{};
+      for (size_t k = 0; k < keys.size(); ++k) {
+        if (strings[k] != nullptr) {
+          tuple[k] = strings[k]->codes[r];
+        } else if (!ints[k]->present[r]) {
+          tuple[k] = kAbsent;
+        } else {
+          int64_t v = ints[k]->values[r];
+          tuple[k] = keys[k].bin > 0 ? FloorDiv(v, keys[k].bin) * keys[k].bin : v;
+        }
+      }
+      auto [it, inserted] = local.try_emplace(tuple, 0);
+      if (inserted) {
+        Row key;
+        for (size_t k = 0; k < keys.size(); ++k) {
+          if (strings[k] != nullptr) {
+            uint32_t code = static_cast<uint32_t>(tuple[k]);
+            key.push_back(code == storage::kNullCode ? Value() : Value(strings[k]->dict[code]));
+          } else if (tuple[k] == kAbsent) {
+            key.push_back(Value());
+          } else if (keys[k].column == Column::kCode) {
+            key.push_back(tuple[k]);
+          } else {
+            key.push_back(Datetime{tuple[k]});
+          }
+        }
+        it->second = GroupOf(std::move(key));
+      }
+      if (only_counts) {
+        for (Accumulator& acc : groups_[it->second].second) ++acc.count;
+        continue;
+      }
+      ctx.SetRow(r);
+      UpdateGroup(it->second, ctx);
+    }
+    return ctx.status;
   }
 
   absl::Status Finish() override {
@@ -196,7 +301,19 @@ class SummarizeStage : public Stage {
   }
 
  private:
+  size_t GroupOf(Row key) {
+    auto [it, inserted] = index_.try_emplace(std::move(key), groups_.size());
+    if (inserted) groups_.emplace_back(it->first, std::vector<Accumulator>(op_->aggregates.size()));
+    return it->second;
+  }
+
+  void UpdateGroup(size_t group, EvalContext& ctx) {
+    std::vector<Accumulator>& accs = groups_[group].second;
+    for (size_t i = 0; i < op_->aggregates.size(); ++i) Update(op_->aggregates[i], accs[i], ctx);
+  }
+
   const BoundOp* op_;
+  std::optional<std::vector<CodedKey>> coded_;
   std::unordered_map<Row, size_t, RowHash> index_;
   std::vector<std::pair<Row, std::vector<Accumulator>>> groups_;
 };
