@@ -122,7 +122,8 @@ absl::Status Server::Drain() {
 }
 
 Server::~Server() {
-  if (!drained_) {
+  // A Start() that failed half-way has nothing to drain; members close in reverse order.
+  if (!drained_ && grpc_ != nullptr && http_ != nullptr && ready_.load()) {
     absl::Status s = Drain();
     if (!s.ok()) log::Error("drain at destruction: ", s.ToString());
   }

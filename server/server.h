@@ -47,6 +47,9 @@ class Server {
   std::string grpc_address() const { return grpc_address_; }
   std::string http_address() const;
 
+  // The ingest pipeline, for embedding and tests (e.g. holding admission tickets).
+  IngestPipeline* pipeline() const { return pipeline_.get(); }
+
   // Stops accepting (readyz 503, webhook 503, new gRPC calls refused), waits for admitted
   // batches and running calls (open Tail streams are ended), flushes and closes the store.
   // Idempotent. Returns the first flush error.
