@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <random>
 #include <set>
 #include <utility>
 
@@ -37,13 +38,20 @@ struct DayStats {
 
 using DayKey = std::pair<TimeMicros, std::string>;  // (day, namespace)
 
-std::string StepTag(TimeMicros run, size_t index) {
-  return absl::StrCat("run ", FormatTimestamp(run), " step ", index + 1);
+std::string StepTag(const RetentionPlan& plan, size_t index) {
+  return absl::StrCat("run ", plan.run_id, " at ", FormatTimestamp(plan.now), " step ", index + 1);
+}
+
+std::string NewRunId() {
+  std::random_device rd;
+  uint64_t id = (uint64_t{rd()} << 32) ^ rd();
+  return absl::StrFormat("%016x", id);
 }
 
 std::string IntentText(const RetentionPlan& plan, size_t next) {
-  std::string out = absl::StrCat(R"({"env":)", JsonQuote(plan.env), R"(,"now":")",
-                                 FormatTimestamp(plan.now), R"(","next":)", next, R"(,"steps":[)");
+  std::string out =
+      absl::StrCat(R"({"env":)", JsonQuote(plan.env), R"(,"run":)", JsonQuote(plan.run_id),
+                   R"(,"now":")", FormatTimestamp(plan.now), R"(","next":)", next, R"(,"steps":[)");
   for (size_t i = 0; i < plan.steps.size(); ++i) {
     const RetentionStep& s = plan.steps[i];
     absl::StrAppend(&out, i > 0 ? ",\n" : "\n", R"({"action":")", Sv(StepActionName(s.action)),
@@ -63,6 +71,7 @@ absl::StatusOr<std::pair<RetentionPlan, size_t>> ParseIntent(const std::string& 
     return v != nullptr ? v->scalar() : "";
   };
   plan.env = scalar(root, "env");
+  plan.run_id = scalar(root, "run");
   KQ_ASSIGN_OR_RETURN(plan.now, ParseTimestamp(scalar(root, "now")));
   const yaml::Node* next = root.Find("next");
   const yaml::Node* steps = root.Find("steps");
@@ -146,6 +155,7 @@ absl::StatusOr<RetentionPlan> Enforcer::Plan() {
   RetentionPlan plan;
   plan.env = env_->name();
   plan.now = options_.clock->Now();
+  plan.run_id = NewRunId();
   const TimeMicros now = plan.now;
 
   // The latest day any namespace could have due for a body drop: the shortest hot age.
@@ -299,7 +309,7 @@ absl::Status Enforcer::Execute(const RetentionPlan& plan, size_t first, uint64_t
     record.namespaces = {step.ns};
     record.events = step.events;
     record.bytes = step.bytes;
-    record.detail = StepTag(plan.now, i);
+    record.detail = StepTag(plan, i);
     KQ_RETURN_IF_ERROR(ExecuteStep(step, &record));
     record.time = options_.clock->Now();
     if (!recorded.contains(record.detail)) KQ_RETURN_IF_ERROR(ledger_->AppendTrail(record));

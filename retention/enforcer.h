@@ -65,6 +65,7 @@ struct HeldDay {
 struct RetentionPlan {
   std::string env;
   TimeMicros now = 0;
+  std::string run_id;                // random, names the run in the trail and the intent journal
   std::vector<RetentionStep> steps;  // in execution order
   std::vector<HeldDay> held;         // due, but kept back by a legal hold
 };

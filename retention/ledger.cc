@@ -92,7 +92,7 @@ std::vector<std::string> ListField(const yaml::Node& n, std::string_view key) {
 
 }  // namespace
 
-absl::Status AppendLineDurably(const std::string& path, std::string_view line) {
+absl::Status AppendLineDurably(const std::string& path, std::string_view line, bool sync) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return Errno("cannot open", path);
   std::string data = absl::StrCat(Sv(line), "\n");
@@ -107,13 +107,13 @@ absl::Status AppendLineDurably(const std::string& path, std::string_view line) {
     }
     done += static_cast<size_t>(n);
   }
-  int rc = ::fsync(fd);
+  int rc = sync ? ::fsync(fd) : 0;
   ::close(fd);
   if (rc != 0) return Errno("cannot sync", path);
   return absl::OkStatus();
 }
 
-absl::Status WriteFileAtomically(const std::string& path, std::string_view contents) {
+absl::Status WriteFileAtomically(const std::string& path, std::string_view contents, bool sync) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Errno("cannot create", tmp);
@@ -128,13 +128,14 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view conte
     }
     done += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) {
+  if (sync && ::fsync(fd) != 0) {
     absl::Status s = Errno("cannot sync", tmp);
     ::close(fd);
     return s;
   }
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) return Errno("cannot rename", tmp);
+  if (!sync) return absl::OkStatus();
   return SyncDir(std::filesystem::path(path).parent_path().string());
 }
 
@@ -148,12 +149,12 @@ bool LegalHold::Covers(std::string_view ns, TimeMicros range_from, TimeMicros ra
   return false;
 }
 
-absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(std::string dir, std::string env,
-                                                     Clock* clock) {
+absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(std::string dir, std::string env, Clock* clock,
+                                                     bool sync) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
-  std::unique_ptr<Ledger> ledger(new Ledger(std::move(dir), std::move(env), clock));
+  std::unique_ptr<Ledger> ledger(new Ledger(std::move(dir), std::move(env), clock, sync));
   KQ_RETURN_IF_ERROR(ledger->LoadHolds());
   return ledger;
 }
@@ -206,7 +207,7 @@ absl::StatusOr<LegalHold> Ledger::AddHold(LegalHold hold) {
         QuotedList(hold.namespaces), R"(,"from":")", FormatTimestamp(hold.from), R"(","to":")",
         FormatTimestamp(hold.to), R"(","reason":)", JsonQuote(hold.reason), R"(,"by":)",
         JsonQuote(hold.created_by), R"(,"at":")", FormatTimestamp(hold.created), "\"}");
-    KQ_RETURN_IF_ERROR(AppendLineDurably(dir_ + "/holds.jsonl", line));
+    KQ_RETURN_IF_ERROR(AppendLineDurably(dir_ + "/holds.jsonl", line, sync_));
     holds_.push_back(hold);
   }
   TrailRecord r;
@@ -236,7 +237,7 @@ absl::Status Ledger::ReleaseHold(uint64_t id, std::string_view by) {
     TimeMicros now = clock_->Now();
     std::string line = absl::StrCat(R"({"op":"release","id":)", id, R"(,"by":)", JsonQuote(by),
                                     R"(,"at":")", FormatTimestamp(now), "\"}");
-    KQ_RETURN_IF_ERROR(AppendLineDurably(dir_ + "/holds.jsonl", line));
+    KQ_RETURN_IF_ERROR(AppendLineDurably(dir_ + "/holds.jsonl", line, sync_));
     hold->released = now;
     hold->released_by = std::string(by);
     r.time = now;
@@ -274,7 +275,7 @@ absl::Status Ledger::AppendTrail(TrailRecord r) {
       QuotedList(r.namespaces), R"(,"events":)", r.events, R"(,"bytes":)", r.bytes, R"(,"digest":)",
       JsonQuote(r.digest), R"(,"detail":)", JsonQuote(r.detail), "}");
   absl::MutexLock lock(&mu_);
-  return AppendLineDurably(dir_ + "/trail.jsonl", line);
+  return AppendLineDurably(dir_ + "/trail.jsonl", line, sync_);
 }
 
 absl::StatusOr<std::vector<TrailRecord>> Ledger::ReadTrail() const {
@@ -304,7 +305,7 @@ absl::StatusOr<std::vector<TrailRecord>> Ledger::ReadTrail() const {
 }
 
 absl::Status Ledger::WriteIntent(std::string_view text) {
-  return WriteFileAtomically(dir_ + "/intent.json", text);
+  return WriteFileAtomically(dir_ + "/intent.json", text, sync_);
 }
 
 absl::StatusOr<std::optional<std::string>> Ledger::ReadIntent() const {
@@ -320,7 +321,7 @@ absl::StatusOr<std::optional<std::string>> Ledger::ReadIntent() const {
 absl::Status Ledger::ClearIntent() {
   std::string path = dir_ + "/intent.json";
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno("cannot remove", path);
-  return SyncDir(dir_);
+  return sync_ ? SyncDir(dir_) : absl::OkStatus();
 }
 
 }  // namespace kq::retention

@@ -60,9 +60,11 @@ struct TrailRecord {
 
 class Ledger {
  public:
-  // Opens (creating) `dir` for environment `env`. `clock` is not owned.
+  // Opens (creating) `dir` for environment `env`. `clock` is not owned. `sync` false skips the
+  // fsyncs (for tests and benchmarks: a machine crash may then lose the latest records).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Ledger>> Open(std::string dir,
-                                                                    std::string env, Clock* clock);
+                                                                    std::string env, Clock* clock,
+                                                                    bool sync = true);
 
   const std::string& env() const { return env_; }
   const std::string& dir() const { return dir_; }
@@ -87,23 +89,27 @@ class Ledger {
   [[nodiscard]] absl::Status ClearIntent();
 
  private:
-  Ledger(std::string dir, std::string env, Clock* clock)
-      : dir_(std::move(dir)), env_(std::move(env)), clock_(clock) {}
+  Ledger(std::string dir, std::string env, Clock* clock, bool sync)
+      : dir_(std::move(dir)), env_(std::move(env)), clock_(clock), sync_(sync) {}
   [[nodiscard]] absl::Status LoadHolds();
   [[nodiscard]] absl::Status AppendHoldLine(const std::string& line);
 
   const std::string dir_;
   const std::string env_;
   Clock* const clock_;
+  const bool sync_;
   mutable absl::Mutex mu_;
   std::vector<LegalHold> holds_ ABSL_GUARDED_BY(mu_);
 };
 
-// Appends `line` and a newline to the file at `path` (created if needed) and fsyncs it.
-[[nodiscard]] absl::Status AppendLineDurably(const std::string& path, std::string_view line);
+// Appends `line` and a newline to the file at `path` (created if needed) and fsyncs it (unless
+// `sync` is false).
+[[nodiscard]] absl::Status AppendLineDurably(const std::string& path, std::string_view line,
+                                             bool sync = true);
 // Writes `contents` to `path` atomically: a temporary file beside it, fsync, rename, fsync of
-// the directory.
-[[nodiscard]] absl::Status WriteFileAtomically(const std::string& path, std::string_view contents);
+// the directory (the fsyncs are skipped when `sync` is false; the rename stays atomic).
+[[nodiscard]] absl::Status WriteFileAtomically(const std::string& path, std::string_view contents,
+                                               bool sync = true);
 
 }  // namespace kq::retention
 
