@@ -236,9 +236,6 @@ absl::StatusOr<ResolvedField> ResolveField(const std::vector<PathElem>& written)
           Unknown("field of objectRef", path[1].key, ObjectRefKeys()));
     }
   }
-  if (path.size() == 1 && (root == "namespace")) {
-    return absl::InvalidArgumentError("unknown field 'namespace'; did you mean 'ns'?");
-  }
   out.json_path = ToPathSteps(path, 0);
   for (const ColumnField& f : ColumnFields()) {
     if (path.size() < f.path.size()) continue;
