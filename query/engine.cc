@@ -54,7 +54,9 @@ absl::StatusOr<std::unique_ptr<Prepared>> Prepare(std::string_view text,
   }
   for (; i < p->bound.ops.size(); ++i) p->rest.push_back(&p->bound.ops[i]);
   p->plan = PlanScan(p->filters);
-  if (!p->rest.empty() && p->rest[0]->kind == BoundOp::Kind::kTop &&
+  // Look-ups hand out batches in index order, not time order: no early stop for them.
+  bool lookup = p->plan.audit_id.has_value() || p->plan.name.has_value();
+  if (!lookup && !p->rest.empty() && p->rest[0]->kind == BoundOp::Kind::kTop &&
       p->rest[0]->sort_keys.size() == 1) {
     const BoundExpr& k = p->rest[0]->sort_keys[0];
     if (k.kind == K::kBatchColumn && k.column == storage::Column::kTime) {

@@ -266,6 +266,22 @@ TEST_F(EngineTest, TopByTimeStopsEarlyAndIsExact) {
   EXPECT_LT(stats.rows_scanned, events_.size() / 4);
 }
 
+TEST_F(EngineTest, TopByTimeOverALookup) {
+  Load(3000, true);
+  std::vector<const storage::Event*> named;
+  for (const auto& e : events_) {
+    if (e.Name() == "obj-7") named.push_back(&e);
+  }
+  std::stable_sort(named.begin(), named.end(), [](auto* a, auto* b) {
+    return a->request_received_time > b->request_received_time;
+  });
+  std::vector<std::string> want;
+  for (int i = 0; i < 3; ++i) want.push_back(named[i]->audit_id);
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(Ids("events | where name == \"obj-7\" | sort by time desc | take 3 | project auditID"),
+            want);
+}
+
 TEST_F(EngineTest, ExplainShowsThePlan) {
   Load(1000, true);
   QueryOptions options;
