@@ -15,6 +15,7 @@
 #include "common/time.h"
 #include "retention/archive.h"
 #include "retention/yaml.h"
+#include "storage/decoder.h"
 
 namespace kq::retention {
 namespace {
@@ -389,6 +390,42 @@ absl::Status Enforcer::ArchiveStep(const RetentionStep& step, TrailRecord* recor
     }
   }
   return env_->DeleteRange(step.day, to, std::vector<std::string>{step.ns});
+}
+
+absl::StatusOr<uint64_t> RestoreArchive(std::string_view archive_root, std::string_view source_env,
+                                        TimeMicros from, TimeMicros to,
+                                        const std::vector<std::string>& namespaces,
+                                        storage::Environment* target) {
+  if (target->name() == source_env) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("restore into a separate environment, not \"", Sv(source_env),
+                     "\" itself: the next retention run would archive the restored events again"));
+  }
+  storage::Decoder decoder;
+  std::vector<storage::Event> batch;
+  uint64_t restored = 0;
+  auto flush = [&]() -> absl::Status {
+    storage::AppendResult result;
+    KQ_RETURN_IF_ERROR(target->Append(batch, &result));
+    restored += result.stored + result.duplicates;
+    batch.clear();
+    return absl::OkStatus();
+  };
+  KQ_RETURN_IF_ERROR(ReadArchive(
+      archive_root, source_env, from, to, namespaces,
+      [&](std::string_view json) -> absl::StatusOr<bool> {
+        storage::Event event;
+        absl::Status s = decoder.DecodeEvent(json, &event);
+        if (!s.ok()) {
+          return absl::DataLossError(absl::StrCat("archived event does not decode: ", s.message()));
+        }
+        if (event.request_received_time < from || event.request_received_time >= to) return true;
+        batch.push_back(std::move(event));
+        if (batch.size() >= 1000) KQ_RETURN_IF_ERROR(flush());
+        return true;
+      }));
+  if (!batch.empty()) KQ_RETURN_IF_ERROR(flush());
+  return restored;
 }
 
 std::string FormatPlan(const RetentionPlan& plan) {

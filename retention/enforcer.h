@@ -108,6 +108,17 @@ class Enforcer {
   int steps_left_ = -1;
 };
 
+// `kq archive restore`: decodes the archived events of `source_env` with requestReceivedTimestamp
+// in [from, to) (and namespace in `namespaces`, empty: all) and appends them to `target`, a
+// separate environment that serves as the queryable restored area (restoring into the live
+// environment would have them archived again by the next run). Returns the events restored.
+// Altered parts fail with DataLoss before anything of theirs is appended.
+[[nodiscard]] absl::StatusOr<uint64_t> RestoreArchive(std::string_view archive_root,
+                                                      std::string_view source_env, TimeMicros from,
+                                                      TimeMicros to,
+                                                      const std::vector<std::string>& namespaces,
+                                                      storage::Environment* target);
+
 // The plan as text for `kq retention plan`: one line per (action, namespace) with days, events
 // and bytes, then the held days.
 std::string FormatPlan(const RetentionPlan& plan);

@@ -383,5 +383,69 @@ TEST_F(EnforcerTest, KilledRunIsFinishedWithoutLossOrDuplicates) {
   EXPECT_TRUE(v.ok());
 }
 
+TEST(RestoreTest, ArchivedEventsRestoredEqualTheOriginals) {
+  TempDir dir;
+  FakeClock clock(kD0);
+  storage::StoreOptions options;
+  options.data_dir = dir.Sub("data");
+  options.durability = storage::Durability::kBuffered;
+  options.clock = &clock;
+  options.environments = {{"prod", ""}, {"dev", ""}, {"restored", ""}};
+  ASSERT_OK_AND_ASSIGN(auto store, storage::Store::Open(options));
+  storage::Environment* prod = store->Find("prod");
+  storage::Environment* restored = store->Find("restored");
+  std::vector<storage::Event> events;
+  for (int d = 0; d < 3; ++d) {
+    for (std::string ns : {"a", "b", ""}) {
+      for (int i = 0; i < 4; ++i) events.push_back(MakeEvent(ns, kD0 + d * kDay + i * 1000, i));
+    }
+  }
+  ASSERT_OK(prod->Append(events, nullptr));
+  ASSERT_OK(prod->Flush());
+  auto all_json = [](storage::Environment* env, std::vector<std::string> namespaces,
+                     TimeMicros from, TimeMicros to) {
+    std::multiset<std::string> out;
+    std::unique_ptr<storage::Reader> reader = env->NewReader();
+    storage::ScanRange range;
+    range.namespaces = std::move(namespaces);
+    range.from = from;
+    range.to = to;
+    storage::ScanStats stats;
+    EXPECT_THAT(reader->Scan(
+                    range,
+                    [&](const storage::EventBatch& b) -> absl::StatusOr<bool> {
+                      for (size_t row = 0; row < b.num_rows(); ++row) {
+                        absl::StatusOr<std::string> json = b.EventJson(row);
+                        if (!json.ok()) return json.status();
+                        out.insert(*json);
+                      }
+                      return true;
+                    },
+                    &stats),
+                IsOk());
+    return out;
+  };
+  std::multiset<std::string> originals = all_json(prod, {"a", ""}, kD0 + kDay, kD0 + 3 * kDay);
+  ASSERT_EQ(originals.size(), 16u);
+
+  RetentionConfig config = RetentionConfig::Defaults();
+  ASSERT_OK_AND_ASSIGN(auto ledger, Ledger::Open(dir.Sub("ledger"), "prod", &clock));
+  EnforcerOptions eo;
+  eo.archive_root = dir.Sub("archive");
+  eo.clock = &clock;
+  Enforcer enforcer(config.Find("prod"), prod, ledger.get(), eo);
+  clock.Set(kD0 + 100 * kDay);
+  ASSERT_OK(enforcer.Run().status());
+  EXPECT_TRUE(all_json(prod, {}, INT64_MIN, INT64_MAX).empty());
+
+  EXPECT_THAT(RestoreArchive(eo.archive_root, "prod", kD0, kD0 + kDay, {}, prod),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("separate environment")));
+  ASSERT_OK_AND_ASSIGN(uint64_t n, RestoreArchive(eo.archive_root, "prod", kD0 + kDay,
+                                                  kD0 + 3 * kDay, {"a", ""}, restored));
+  EXPECT_EQ(n, 16u);
+  ASSERT_OK(restored->Flush());
+  EXPECT_EQ(all_json(restored, {}, INT64_MIN, INT64_MAX), originals);
+}
+
 }  // namespace
 }  // namespace kq::retention
