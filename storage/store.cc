@@ -543,9 +543,16 @@ absl::Status EnvironmentImpl::DeleteRange(TimeMicros from, TimeMicros to,
 }
 
 absl::Status EnvironmentImpl::Flush() {
-  KQ_RETURN_IF_ERROR(MergeSmallSegments(/*all=*/true).status());
+  KQ_ASSIGN_OR_RETURN(uint64_t merged, MergeSmallSegments(/*all=*/true));
   rocksdb::FlushOptions fo;
   KQ_RETURN_IF_ERROR(FromRocks(db_->Flush(fo, handles_), dir_));
+  if (merged > 0) {
+    // Merging left the small segments' bytes behind deletions; reclaim them now.
+    rocksdb::CompactRangeOptions co;
+    for (Cf c : {kSegments, kSummaries, kBodies}) {
+      KQ_RETURN_IF_ERROR(FromRocks(db_->CompactRange(co, handles_[c], nullptr, nullptr), dir_));
+    }
+  }
   return FromRocks(db_->FlushWAL(/*sync=*/true), dir_);
 }
 
