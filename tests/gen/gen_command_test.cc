@@ -79,13 +79,14 @@ TEST(GenCommandTest, StartRelativeToNow) {
 
 TEST(GenCommandTest, BadFlagsAreRejected) {
   EXPECT_THROW(RunKq({"gen", "--format", "xml"}), CLI::ValidationError);
-  EXPECT_THROW(RunKq({"gen", "--rate", "0"}), CLI::ValidationError);
-  EXPECT_THROW(RunKq({"gen", "--batch-size", "0"}), CLI::ValidationError);
   EXPECT_THROW(RunKq({"gen", "--events", "many"}), CLI::ParseError);
   // Errors found when running: exit code 1 through CLI::RuntimeError.
   EXPECT_THROW(RunKq({"gen", "--start", "yesterday"}), CLI::RuntimeError);
   EXPECT_THROW(RunKq({"gen", "--start", "now+1d"}), CLI::RuntimeError);
   EXPECT_THROW(RunKq({"gen", "--cluster", "Bad Name"}), CLI::RuntimeError);
+  EXPECT_THROW(RunKq({"gen", "--rate", "0"}), CLI::RuntimeError);
+  EXPECT_THROW(RunKq({"gen", "--rate", "-5"}), CLI::RuntimeError);
+  EXPECT_THROW(RunKq({"gen", "--batch-size", "0"}), CLI::RuntimeError);
   EXPECT_THROW(RunKq({"gen", "--events", "1", "-o", "/nonexistent-dir/x.jsonl"}),
                CLI::RuntimeError);
 }

@@ -75,18 +75,16 @@ void AddGenCommand(CLI::App& app) {
   cmd->add_option("--start", flags->start,
                   "Simulated time of the first request: RFC 3339, now, or now-DURATION")
       ->capture_default_str();
-  cmd->add_option("--rate", flags->options.rate, "Events per second of simulated time")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  cmd->add_option("--rate", flags->options.rate, "Events per second of simulated time (> 0)")
+      ->capture_default_str();
   cmd->add_option("--cluster", flags->options.cluster, "Cluster name (names nodes, seeds cast)")
       ->capture_default_str();
   cmd->add_option("--format", flags->format,
                   "jsonl: one Event per line; eventlist: one webhook EventList per line")
       ->capture_default_str()
       ->check(CLI::IsMember({"jsonl", "eventlist"}));
-  cmd->add_option("--batch-size", flags->options.batch_size, "Events per EventList")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  cmd->add_option("--batch-size", flags->options.batch_size, "Events per EventList (> 0)")
+      ->capture_default_str();
   cmd->add_option("-o,--output", flags->output, "Write to FILE instead of stdout");
   cmd->callback([flags] {
     if (absl::Status status = RunGen(*flags); !status.ok()) {
