@@ -1,6 +1,9 @@
 #include "retention/policy_simulate.h"
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/status.h"
+#include "common/strings.h"
 #include "retention/policy_apply.h"
 #include "storage/decoder.h"
 #include "storage/event_json.h"
@@ -97,6 +100,43 @@ absl::StatusOr<SimulationReport> SimulatePolicy(const Policy& policy, storage::R
   storage::ScanStats stats;
   KQ_RETURN_IF_ERROR(reader->Scan(range, visit, &stats));
   return sim.Report();
+}
+
+std::string SimulationJson(const SimulationReport& report) {
+  std::string out = "[";
+  auto add = [&](const RuleCost& c, bool first) {
+    absl::StrAppend(&out, first ? "" : ",", R"({"rule":)",
+                    c.rule >= 0 ? absl::StrCat(c.rule) : std::string("null"), R"(,"level":")",
+                    Sv(LevelName(c.level)), R"(","events":)", c.events, R"(,"bytes_now":)",
+                    c.bytes_now, R"(,"bytes_after":)", c.bytes_after, "}");
+  };
+  for (size_t i = 0; i < report.rules.size(); ++i) add(report.rules[i], i == 0);
+  add(report.unmatched, report.rules.empty());
+  return out + "]";
+}
+
+std::string FormatSimulation(const Policy& policy, const SimulationReport& report) {
+  std::string out = absl::StrFormat("%-6s %-6s %-16s %12s %14s %14s %7s\n", "rule", "line", "level",
+                                    "events", "bytes now", "bytes after", "share");
+  auto line = [&](std::string rule, std::string file_line, const RuleCost& c) {
+    absl::StrAppend(&out, absl::StrFormat("%-6s %-6s %-16s %12d %14d %14d %6.1f%%\n", rule,
+                                          file_line, Sv(LevelName(c.level)), c.events, c.bytes_now,
+                                          c.bytes_after, 100 * c.share));
+  };
+  for (const RuleCost& c : report.rules) {
+    int file_line = policy.rules()[static_cast<size_t>(c.rule)].line;
+    line(absl::StrCat(c.rule), file_line > 0 ? absl::StrCat(file_line) : "", c);
+  }
+  line("none", "", report.unmatched);
+  RuleCost total = report.total;
+  total.level = Level::kNone;
+  absl::StrAppend(
+      &out, absl::StrFormat("%-6s %-6s %-16s %12d %14d %14d %6.1f%%\n", "total", "", "",
+                            total.events, total.bytes_now, total.bytes_after, 100 * total.share));
+  if (report.undecodable > 0) {
+    absl::StrAppend(&out, report.undecodable, " stored events could not be decoded (skipped)\n");
+  }
+  return out;
 }
 
 }  // namespace kq::retention

@@ -84,6 +84,14 @@ struct SimulateOptions {
                                                               storage::Reader* reader,
                                                               const SimulateOptions& options);
 
+// `kq policy simulate --format json`: a JSON array with one object per rule, {"rule": <0-based
+// index>, "level", "events", "bytes_now", "bytes_after"}, then {"rule": null, ...} for events no
+// rule matches (its level is "None").
+std::string SimulationJson(const SimulationReport& report);
+// The table for people: one line per rule (index, line in the file, level, events, bytes now,
+// bytes after, share), the unmatched line and the totals.
+std::string FormatSimulation(const Policy& policy, const SimulationReport& report);
+
 }  // namespace kq::retention
 
 #endif  // KQ_RETENTION_POLICY_SIMULATE_H_

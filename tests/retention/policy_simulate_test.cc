@@ -6,6 +6,7 @@
 #include <random>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "common/time.h"
 #include "storage/event_json.h"
 #include "storage/store.h"
@@ -154,6 +155,18 @@ TEST(PolicySimulationTest, GeneratedTrafficMatchesIndependentCounts) {
   EXPECT_EQ(r.total.events, 3000u);
   EXPECT_EQ(r.total.bytes_now, total_now);
   EXPECT_EQ(r.undecodable, 1u);
+
+  // The JSON of the issue: one object per rule, then rule null.
+  std::string json = SimulationJson(r);
+  EXPECT_EQ(json.substr(0, json.find('}') + 1),
+            absl::StrCat(R"([{"rule":0,"level":"None","events":)", want[0].events,
+                         R"(,"bytes_now":)", want[0].bytes_now, R"(,"bytes_after":0})"));
+  EXPECT_NE(json.find(absl::StrCat(R"({"rule":null,"level":"None","events":)", want[4].events)),
+            std::string::npos);
+  EXPECT_EQ(json.back(), ']');
+  std::string table = FormatSimulation(*policy, r);
+  EXPECT_NE(table.find("RequestResponse"), std::string::npos);
+  EXPECT_NE(table.find("1 stored events could not be decoded"), std::string::npos);
 }
 
 TEST(PolicySimulationTest, CorpusSampleUnderTheWebsitePolicy) {
