@@ -252,19 +252,29 @@ Value Arith(BinaryOp op, const Value& a, const Value& b) {
   const auto* bd = std::get_if<Datetime>(&b);
   const auto* at = std::get_if<Timespan>(&a);
   const auto* bt = std::get_if<Timespan>(&b);
-  if (ad && bt && op == BinaryOp::kAdd) return Datetime{ad->micros + bt->micros};
-  if (ad && bt && op == BinaryOp::kSub) return Datetime{ad->micros - bt->micros};
-  if (at && bd && op == BinaryOp::kAdd) return Datetime{at->micros + bd->micros};
-  if (ad && bd && op == BinaryOp::kSub) return Timespan{ad->micros - bd->micros};
-  if (at && bt && op == BinaryOp::kAdd) return Timespan{at->micros + bt->micros};
-  if (at && bt && op == BinaryOp::kSub) return Timespan{at->micros - bt->micros};
+  int64_t r = 0;
+  auto add = [&](int64_t x, int64_t y) { return !__builtin_add_overflow(x, y, &r); };
+  auto sub = [&](int64_t x, int64_t y) { return !__builtin_sub_overflow(x, y, &r); };
+  if (ad && bt && op == BinaryOp::kAdd)
+    return add(ad->micros, bt->micros) ? Value(Datetime{r}) : Value();
+  if (ad && bt && op == BinaryOp::kSub)
+    return sub(ad->micros, bt->micros) ? Value(Datetime{r}) : Value();
+  if (at && bd && op == BinaryOp::kAdd)
+    return add(at->micros, bd->micros) ? Value(Datetime{r}) : Value();
+  if (ad && bd && op == BinaryOp::kSub)
+    return sub(ad->micros, bd->micros) ? Value(Timespan{r}) : Value();
+  if (at && bt && op == BinaryOp::kAdd)
+    return add(at->micros, bt->micros) ? Value(Timespan{r}) : Value();
+  if (at && bt && op == BinaryOp::kSub)
+    return sub(at->micros, bt->micros) ? Value(Timespan{r}) : Value();
   if (at && bt && op == BinaryOp::kDiv) {
     return bt->micros == 0 ? Value() : Value(static_cast<double>(at->micros) / bt->micros);
   }
   if (at && y && (op == BinaryOp::kMul || op == BinaryOp::kDiv)) {
     if (op == BinaryOp::kDiv && *y == 0) return Value();
-    double r = op == BinaryOp::kMul ? at->micros * *y : at->micros / *y;
-    return Timespan{static_cast<int64_t>(r)};
+    double d = op == BinaryOp::kMul ? at->micros * *y : at->micros / *y;
+    if (!(std::fabs(d) < 9.2e18)) return Value();
+    return Timespan{static_cast<int64_t>(d)};
   }
   return Value();
 }
@@ -306,7 +316,9 @@ Value CallFn(const BoundExpr& e, EvalContext& ctx) {
       return Datetime{ctx.now};
     case Fn::kAgo: {
       const auto* t = std::get_if<Timespan>(&a[0]);
-      return t ? Value(Datetime{ctx.now - t->micros}) : Value();
+      int64_t r = 0;
+      if (t == nullptr || __builtin_sub_overflow(ctx.now, t->micros, &r)) return Value();
+      return Datetime{r};
     }
     case Fn::kBin: {
       if (const auto* d = std::get_if<Datetime>(&a[0])) {

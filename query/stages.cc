@@ -15,16 +15,6 @@ namespace {
 
 using K = BoundExpr::Kind;
 
-struct RowHash {
-  size_t operator()(const Row& r) const {
-    size_t h = r.size();
-    for (const Value& v : r) h = h * 0x100000001B3ull ^ HashValue(v);
-    return h;
-  }
-};
-struct ValueHash {
-  size_t operator()(const Value& v) const { return HashValue(v); }
-};
 
 // Whole events as table rows: the default columns, `extra` empty slots, then _event.
 Row MaterializeRow(EvalContext& ctx, size_t extra) {

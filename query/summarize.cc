@@ -14,16 +14,6 @@
 namespace kq::query {
 namespace {
 
-struct RowHash {
-  size_t operator()(const Row& r) const {
-    size_t h = r.size();
-    for (const Value& v : r) h = h * 0x100000001B3ull ^ HashValue(v);
-    return h;
-  }
-};
-struct ValueHash {
-  size_t operator()(const Value& v) const { return HashValue(v); }
-};
 
 // The running state of one aggregate in one group.
 struct Accumulator {

@@ -165,8 +165,6 @@ size_t HashValue(const Value& v) {
   }
 }
 
-bool GroupEqual(const Value& a, const Value& b) { return a == b; }
-
 std::string ToText(const Value& v) {
   switch (v.index()) {
     case 0:

@@ -28,9 +28,18 @@ bool ValuesEqual(const Value& a, const Value& b);
 std::optional<int> CompareValues(const Value& a, const Value& b);
 // A total order for sorting: nulls last, then by type, then by value.
 int SortCompare(const Value& a, const Value& b);
-// Hash and equality for grouping (null groups with null).
+// Hash for grouping; consistent with Value's operator== (null groups with null).
 size_t HashValue(const Value& v);
-bool GroupEqual(const Value& a, const Value& b);
+struct ValueHash {
+  size_t operator()(const Value& v) const { return HashValue(v); }
+};
+struct RowHash {
+  size_t operator()(const Row& r) const {
+    size_t h = r.size();
+    for (const Value& v : r) h = h * 0x100000001B3ull ^ HashValue(v);
+    return h;
+  }
+};
 
 // The value as plain text (strings unquoted, datetimes RFC 3339, Json as its text); "" for null.
 std::string ToText(const Value& v);

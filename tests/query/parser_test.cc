@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "query/binder.h"
 #include "tests/testing/status_matchers.h"
 
 namespace kq::query {
@@ -217,6 +218,55 @@ TEST(ParserTest, Limits) {
   std::string huge = "events | where x == \"" + std::string(70000, 'a') + "\"";
   EXPECT_THAT(Parse(huge),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("the limit is 65536")));
+}
+
+// Mutations of valid queries (deleted, duplicated, swapped and random bytes) never crash the
+// parser: each gives a query or an InvalidArgument with a position.
+TEST(ParserTest, MutatedQueriesNeverCrash) {
+  const std::string seeds[] = {
+      "events | where time > ago(24h) and verb == \"delete\" | summarize n = count() by user",
+      "events(\"dev\") | where any(requestObject.subjects, kind == \"User\") | top 5 by time",
+      "events | where a[\"x\"][*] in~ (\"a\", 'b') and c between (1 .. 2.5e3) | project-away "
+      "x",
+      "events | extend c = extract(@\"(\\d+)\", 1, requestURI) | dedup by c | sort by c asc"};
+  const char kAlphabet[] = "()[]{}|.,=!~<>\"'@$*-+/%\\ \n\tabc019_";
+  uint64_t state = 12345;
+  auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<size_t>(state >> 33);
+  };
+  int errors = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string q = seeds[next() % std::size(seeds)];
+    for (int m = 1 + next() % 4; m > 0 && !q.empty(); --m) {
+      size_t at = next() % q.size();
+      switch (next() % 4) {
+        case 0:
+          q.erase(at, 1 + next() % 5);
+          break;
+        case 1:
+          q.insert(at, 1, kAlphabet[next() % (sizeof(kAlphabet) - 1)]);
+          break;
+        case 2:
+          q.insert(at, q.substr(next() % q.size(), next() % 8));
+          break;
+        default:
+          q[at] = static_cast<char>(next() % 256);
+          break;
+      }
+    }
+    absl::StatusOr<Query> parsed = Parse(q);
+    if (parsed.ok()) {
+      ASSERT_OK_AND_ASSIGN(Query again, Parse(ToString(*parsed)));
+      EXPECT_EQ(DebugString(*parsed), DebugString(again)) << q;
+      absl::StatusOr<BoundQuery> bound = Bind(*parsed, q, "prod");
+      EXPECT_TRUE(bound.ok() || bound.status().code() == absl::StatusCode::kInvalidArgument);
+    } else {
+      ++errors;
+      EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+    }
+  }
+  EXPECT_GT(errors, 1000);
 }
 
 }  // namespace
