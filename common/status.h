@@ -10,11 +10,11 @@
 #include "absl/status/statusor.h"
 
 // Returns from the enclosing function when `expr` (an absl::Status) is not OK.
-#define KQ_RETURN_IF_ERROR(expr)                 \
-  do {                                           \
+#define KQ_RETURN_IF_ERROR(expr)                              \
+  do {                                                        \
     if (absl::Status kq_status_ = (expr); !kq_status_.ok()) { \
-      return kq_status_;                         \
-    }                                            \
+      return kq_status_;                                      \
+    }                                                         \
   } while (false)
 
 #define KQ_STATUS_CONCAT_INNER_(a, b) a##b
@@ -24,8 +24,8 @@
 //   KQ_ASSIGN_OR_RETURN(auto db, Store::Open(options));
 #define KQ_ASSIGN_OR_RETURN(lhs, expr) \
   KQ_ASSIGN_OR_RETURN_IMPL_(KQ_STATUS_CONCAT_(kq_statusor_, __LINE__), lhs, expr)
-#define KQ_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
-  auto statusor = (expr);                              \
+#define KQ_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)     \
+  auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

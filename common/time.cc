@@ -4,8 +4,8 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
-#include "common/strings.h"
 #include "absl/time/time.h"
+#include "common/strings.h"
 
 namespace kq {
 namespace {
@@ -41,8 +41,8 @@ absl::StatusOr<TimeMicros> ParseTimestamp(std::string_view text) {
   if (pos < text.size()) {
     if (text[pos] != 'T' && text[pos] != 't' && text[pos] != ' ') return bad();
     if (!ReadDigits(text, pos + 1, 2, &hour) || pos + 3 >= text.size() || text[pos + 3] != ':' ||
-        !ReadDigits(text, pos + 4, 2, &minute) || pos + 6 >= text.size() ||
-        text[pos + 6] != ':' || !ReadDigits(text, pos + 7, 2, &second)) {
+        !ReadDigits(text, pos + 4, 2, &minute) || pos + 6 >= text.size() || text[pos + 6] != ':' ||
+        !ReadDigits(text, pos + 7, 2, &second)) {
       return bad();
     }
     pos += 9;
@@ -73,8 +73,7 @@ absl::StatusOr<TimeMicros> ParseTimestamp(std::string_view text) {
     }
     if (pos != text.size()) return bad();
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
-      second > 60) {
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
     return bad();
   }
   absl::CivilSecond civil(year, month, day, hour, minute, second);
@@ -145,8 +144,8 @@ std::string FormatDuration(TimeMicros d) {
     TimeMicros size;
     const char* name;
   };
-  for (Unit u : {Unit{kMicrosPerDay, "d"}, Unit{kMicrosPerHour, "h"},
-                 Unit{kMicrosPerMinute, "m"}, Unit{kMicrosPerSecond, "s"}}) {
+  for (Unit u : {Unit{kMicrosPerDay, "d"}, Unit{kMicrosPerHour, "h"}, Unit{kMicrosPerMinute, "m"},
+                 Unit{kMicrosPerSecond, "s"}}) {
     if (d >= u.size) {
       absl::StrAppend(&out, d / u.size, u.name);
       d %= u.size;

@@ -29,8 +29,8 @@ MATCHER_P2(StatusIs, code, message_matcher, "") {
   const absl::Status& s = ::kq::testing::GetStatus(arg);
   *result_listener << "status is " << s;
   return s.code() == code &&
-         ::testing::ExplainMatchResult(message_matcher, std::string(s.message().data(), s.message().size()),
-                                       result_listener);
+         ::testing::ExplainMatchResult(
+             message_matcher, std::string(s.message().data(), s.message().size()), result_listener);
 }
 
 }  // namespace kq::testing

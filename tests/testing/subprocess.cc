@@ -109,8 +109,8 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, std::string_view 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& log_dir,
                            const std::map<std::string, std::string>& env) {
   static int counter = 0;
-  std::string base = log_dir + "/child-" + std::to_string(getpid()) + "-" +
-                     std::to_string(counter++);
+  std::string base =
+      log_dir + "/child-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
   out_path_ = base + ".out";
   err_path_ = base + ".err";
   pid_ = fork();

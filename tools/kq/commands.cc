@@ -42,16 +42,14 @@ class ProgressBar {
     int filled = static_cast<int>(frac * 30);
     std::string bar = std::string(filled, '#') + std::string(30 - filled, ' ');
     double eta = frac > 0 ? secs / frac - secs : 0;
-    std::fprintf(stderr, "\r[%s] %3.0f%%  %s events  %.0f events/s  %s/s  ETA %.0fs ",
-                 bar.c_str(), frac * 100, absl::StrCat(p.events).c_str(), p.events / secs,
+    std::fprintf(stderr, "\r[%s] %3.0f%%  %s events  %.0f events/s  %s/s  ETA %.0fs ", bar.c_str(),
+                 frac * 100, absl::StrCat(p.events).c_str(), p.events / secs,
                  HumanBytes(p.bytes_done / secs).c_str(), eta);
   }
   void Done() {
     if (enabled_) std::fprintf(stderr, "\r\x1b[K");
   }
-  double Seconds() const {
-    return std::chrono::duration<double>(Clock::now() - start_).count();
-  }
+  double Seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -145,10 +143,9 @@ int RunStatsCommand(Session& session, const std::string& env, const std::string&
     out = "[";
     for (size_t i = 0; i < stats->size(); ++i) {
       const storage::EnvironmentStats& e = (*stats)[i];
-      absl::StrAppend(&out, i ? "," : "", "\n{\"env\":", JsonQuote(e.env),
-                      ",\"events\":", e.events, ",\"raw_bytes\":", e.raw_bytes,
-                      ",\"disk_bytes\":", e.disk_bytes, ",\"quarantined\":", e.quarantined,
-                      ",\"namespaces\":[");
+      absl::StrAppend(&out, i ? "," : "", "\n{\"env\":", JsonQuote(e.env), ",\"events\":", e.events,
+                      ",\"raw_bytes\":", e.raw_bytes, ",\"disk_bytes\":", e.disk_bytes,
+                      ",\"quarantined\":", e.quarantined, ",\"namespaces\":[");
       for (size_t j = 0; j < e.namespaces.size(); ++j) {
         const storage::NamespaceStats& n = e.namespaces[j];
         absl::StrAppend(&out, j ? "," : "", "{\"tier\":", JsonQuote(n.tier),
@@ -165,8 +162,7 @@ int RunStatsCommand(Session& session, const std::string& env, const std::string&
     double ratio = e.disk_bytes ? static_cast<double>(e.raw_bytes) / e.disk_bytes : 0;
     absl::StrAppend(&out, "environment ", e.env, ": ", e.events, " events, ",
                     HumanBytes(e.raw_bytes), " raw, ", HumanBytes(e.disk_bytes),
-                    absl::StrFormat(" on disk (%.1fx), ", ratio), e.quarantined,
-                    " quarantined\n");
+                    absl::StrFormat(" on disk (%.1fx), ", ratio), e.quarantined, " quarantined\n");
     uint64_t max_bytes = 1;
     for (const auto& n : e.namespaces) max_bytes = std::max(max_bytes, n.disk_bytes);
     absl::StrAppend(&out, absl::StrFormat("  %-5s %-28s %12s %10s  %s\n", "tier", "namespace",
@@ -220,8 +216,10 @@ int RunGetContexts() {
                 target.c_str(), c.env.empty() ? "prod" : c.env.c_str());
   }
   if (config->contexts.empty()) {
-    std::fprintf(stderr, "no contexts in %s: add one with `kq config set-context NAME "
-                 "--server HOST:PORT` or `--data DIR`\n", path.c_str());
+    std::fprintf(stderr,
+                 "no contexts in %s: add one with `kq config set-context NAME "
+                 "--server HOST:PORT` or `--data DIR`\n",
+                 path.c_str());
   }
   return kExitOk;
 }
@@ -231,8 +229,8 @@ int RunUseContext(const std::string& name) {
   absl::StatusOr<ContextConfig> config = LoadContexts(path);
   if (!config.ok()) return ReportError(config.status());
   if (config->Find(name) == nullptr) {
-    return ReportError(absl::NotFoundError(absl::StrCat(
-        "no context named \"", name, "\" in ", path, ": see `kq config get-contexts`")));
+    return ReportError(absl::NotFoundError(absl::StrCat("no context named \"", name, "\" in ", path,
+                                                        ": see `kq config get-contexts`")));
   }
   config->current = name;
   absl::Status saved = SaveContexts(path, *config);

@@ -29,10 +29,10 @@ std::string Quote(const std::string& s) {
     const char* key;
     std::string* out;
   };
-  for (Field f : {Field{"name", &context.name}, Field{"server", &context.server},
-                  Field{"data", &context.data}, Field{"env", &context.env},
-                  Field{"tls-ca", &context.tls_ca}, Field{"tls-cert", &context.tls_cert},
-                  Field{"tls-key", &context.tls_key}}) {
+  for (Field f :
+       {Field{"name", &context.name}, Field{"server", &context.server},
+        Field{"data", &context.data}, Field{"env", &context.env}, Field{"tls-ca", &context.tls_ca},
+        Field{"tls-cert", &context.tls_cert}, Field{"tls-key", &context.tls_key}}) {
     if (const yaml::Node* v = node.Find(f.key)) {
       KQ_ASSIGN_OR_RETURN(*f.out, v->String());
     }
@@ -90,7 +90,8 @@ absl::StatusOr<ContextConfig> LoadContexts(const std::string& path) {
 
 absl::Status SaveContexts(const std::string& path, const ContextConfig& config) {
   std::string text;
-  if (!config.current.empty()) absl::StrAppend(&text, "current-context: ", Quote(config.current), "\n");
+  if (!config.current.empty())
+    absl::StrAppend(&text, "current-context: ", Quote(config.current), "\n");
   text += "contexts:\n";
   for (const Context& c : config.contexts) {
     absl::StrAppend(&text, "  - name: ", Quote(c.name), "\n");
@@ -114,7 +115,8 @@ absl::Status SaveContexts(const std::string& path, const ContextConfig& config) 
     if (!out) return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp));
   }
   std::filesystem::rename(tmp, target, ec);
-  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot replace ", path, ": ", ec.message()));
+  if (ec)
+    return absl::PermissionDeniedError(absl::StrCat("cannot replace ", path, ": ", ec.message()));
   return absl::OkStatus();
 }
 

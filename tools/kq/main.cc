@@ -3,7 +3,6 @@
 //   kq [--data DIR | --server HOST:PORT | --context NAME] COMMAND ...
 //   kq                      opens the interactive shell
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 
 #include "tools/gen/gen_command.h"
@@ -37,8 +36,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
 
   std::string data, server, context;
-  app.add_option("--data", data, "Open the store in DIR in-process (no daemon)")
-      ->type_name("DIR");
+  app.add_option("--data", data, "Open the store in DIR in-process (no daemon)")->type_name("DIR");
   app.add_option("--server", server, "kqd's gRPC address")->type_name("HOST:PORT");
   app.add_option("--context", context, "Use a named context from the kq config file")
       ->type_name("NAME");
@@ -79,12 +77,14 @@ int main(int argc, char** argv) {
   import_cmd->add_option("--env", import_args.env, "Environment to store into (default prod)");
   import_cmd->add_option("--cluster", import_args.cluster, "Cluster the events come from")
       ->capture_default_str();
-  import_cmd->add_option("FILE", import_args.files, "Files to import")->required()
+  import_cmd->add_option("FILE", import_args.files, "Files to import")
+      ->required()
       ->check(CLI::ExistingFile);
 
   std::string stats_env, stats_format = "table";
-  CLI::App* stats_cmd = app.add_subcommand("stats", "Events and bytes per environment, tier and "
-                                                    "namespace");
+  CLI::App* stats_cmd = app.add_subcommand("stats",
+                                           "Events and bytes per environment, tier and "
+                                           "namespace");
   stats_cmd->add_option("--env", stats_env, "Only this environment");
   stats_cmd->add_option("--format", stats_format, "table or json")
       ->check(CLI::IsMember({"table", "json"}));
@@ -120,10 +120,12 @@ int main(int argc, char** argv) {
   set_context->add_option("--tls-cert", new_context.tls_cert, "Client certificate file");
   set_context->add_option("--tls-key", new_context.tls_key, "Client key file");
 
-  kq::gen::AddGenCommand(app);
+  kq::AddGenCommand(app);
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();  // a command that ran and failed (kq gen)
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;

@@ -1,7 +1,7 @@
 #include "tools/kq/output.h"
 
-#include <unistd.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -214,12 +214,12 @@ void ResultPrinter::PrintTable() {
       widths[c] = std::max(widths[c], std::min(DisplayWidth(cells[r][c]), kMaxCellWidth));
     }
   }
-  // A time series (a datetime key then a number) gets a bar chart of its last numeric column.
+  // A time series (a datetime key, then only numbers) gets a bar chart of its last column.
   int bar_column = -1;
-  if (ncols >= 2 && columns_[0].type == ValueType::kDatetime && buffered_.size() > 1 &&
-      IsNumeric(columns_[ncols - 1].type)) {
-    bar_column = static_cast<int>(ncols - 1);
-  }
+  bool time_series = !whole_events_ && ncols >= 2 && columns_[0].type == ValueType::kDatetime &&
+                     buffered_.size() > 1;
+  for (size_t c = 1; c < ncols && time_series; ++c) time_series = IsNumeric(columns_[c].type);
+  if (time_series) bar_column = static_cast<int>(ncols - 1);
   // Shrink the widest columns until the table fits the terminal.
   auto total = [&] {
     int sum = 0;
@@ -245,6 +245,7 @@ void ResultPrinter::PrintTable() {
   };
   text += bold;
   for (size_t c = 0; c < ncols; ++c) append_cell(columns_[c].name, c, IsNumeric(columns_[c].type));
+  while (!text.empty() && text.back() == ' ') text.pop_back();
   text += reset + "\n";
   for (size_t r = 0; r < cells.size(); ++r) {
     for (size_t c = 0; c < ncols; ++c) append_cell(cells[r][c], c, IsNumeric(columns_[c].type));

@@ -48,7 +48,7 @@ class ResultPrinter : public query::RowSink {
   FILE* out_;
   OutputOptions options_;
   std::vector<query::ColumnInfo> columns_;
-  bool whole_events_ = false;  // last column is "_event" (see query/result.h)
+  bool whole_events_ = false;         // last column is "_event" (see query/result.h)
   std::vector<query::Row> buffered_;  // table mode only
   uint64_t rows_printed_ = 0;
   bool finished_ = false;

@@ -10,13 +10,12 @@
 #include "kq/v1/admin.grpc.pb.h"
 #include "kq/v1/ingest.grpc.pb.h"
 #include "kq/v1/query.grpc.pb.h"
-#include "storage/compressed_file.h"
+#include "server/importer.h"
 #include "tools/kq/backend.h"
 
 namespace kq::cli {
 namespace {
 
-constexpr size_t kChunkBytes = 4u << 20;
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
 
 absl::Status FromGrpc(const grpc::Status& s, const std::string& address) {
@@ -103,15 +102,6 @@ storage::QuarantineRecord FromProto(const v1::QuarantineRecord& r) {
   return {r.id(), r.received_micros(), r.source(), r.reason(), r.payload()};
 }
 
-// True when a file holds one JSON document (an EventList) rather than JSON lines.
-bool IsSingleDocument(std::string_view head) {
-  size_t nl = head.find('\n');
-  std::string_view first = head.substr(0, nl);
-  while (!first.empty() && (first.back() == ' ' || first.back() == '\r')) first.remove_suffix(1);
-  return first.find("\"EventList\"") != std::string_view::npos ||
-         (nl != std::string_view::npos && !first.ends_with("}"));
-}
-
 class RemoteBackend : public Backend {
  public:
   RemoteBackend(std::string address, std::shared_ptr<grpc::Channel> channel)
@@ -165,57 +155,48 @@ class RemoteBackend : public Backend {
   absl::StatusOr<ImportSummary> Import(
       const ImportRequest& request,
       const std::function<void(const ImportProgress&)>& progress) override {
-    ImportProgress p;
+    ImportProgress total;
     for (const std::string& file : request.files) {
       std::error_code ec;
-      p.bytes_total += std::filesystem::file_size(file, ec);
+      total.bytes_total += std::filesystem::file_size(file, ec);
     }
     grpc::ClientContext context;
     v1::IngestResponse response;
     auto writer = ingest_->Ingest(&context, &response);
     bool first = true;
-    for (const std::string& file : request.files) {
-      KQ_ASSIGN_OR_RETURN(auto reader, storage::CompressedFileReader::Open(file));
+    // Chunks go up the stream as they are read; kqd answers for the whole stream at the end.
+    server::ImportSink sink = [&](const server::ImportChunk& chunk, server::IngestStats*) {
       v1::IngestRequest message;
       if (first) {
         message.set_env(request.env);
         message.set_cluster(request.cluster);
         first = false;
       }
-      message.set_source(absl::StrCat("import:", file));
-      std::string pending;
-      bool whole_document = false;
-      bool sniffed = false;
-      const uint64_t file_base = p.bytes_done;
-      while (true) {
-        size_t old_size = pending.size();
-        pending.resize(old_size + kChunkBytes);
-        KQ_ASSIGN_OR_RETURN(size_t got, reader->Read(pending.data() + old_size, kChunkBytes));
-        pending.resize(old_size + got);
-        const bool more = got > 0;
-        if (!sniffed) {
-          whole_document = IsSingleDocument(std::string_view(pending).substr(0, 1 << 16));
-          sniffed = true;
-        }
-        // JSON lines go in chunks cut at line ends; an EventList document goes whole.
-        size_t cut = pending.size();
-        if (more) {
-          size_t newline = pending.rfind('\n');
-          cut = whole_document || newline == std::string::npos ? 0 : newline + 1;
-        }
-        if (cut > 0) {
-          message.set_raw(pending.substr(0, cut));
-          pending.erase(0, cut);
-          if (!writer->Write(message)) break;
-          message.Clear();
-        }
-        p.bytes_done = file_base + reader->file_offset();
-        progress(p);
-        if (!more) break;
+      message.set_source(chunk.source);
+      message.set_raw(std::string(chunk.text));
+      message.set_first_line(chunk.first_line);
+      if (!writer->Write(message)) {
+        return absl::UnavailableError("kqd closed the ingest stream");
+      }
+      return absl::OkStatus();
+    };
+    absl::Status sent = absl::OkStatus();
+    for (const std::string& file : request.files) {
+      const ImportProgress before = total;
+      absl::StatusOr<server::IngestStats> stats =
+          server::ImportFile(file, sink, [&](const server::ImportProgress& p) {
+            total.bytes_done = before.bytes_done + p.bytes_done;
+            progress(total);
+          });
+      if (!stats.ok()) {
+        sent = stats.status();
+        break;
       }
     }
     writer->WritesDone();
+    // The server's verdict explains a closed stream better than the write failure does.
     KQ_RETURN_IF_ERROR(FromGrpc(writer->Finish(), address_));
+    KQ_RETURN_IF_ERROR(sent);
     return ImportSummary{response.stored(), response.duplicates(), response.quarantined()};
   }
 
@@ -278,10 +259,17 @@ class RemoteBackend : public Backend {
 
 absl::StatusOr<std::unique_ptr<Backend>> ConnectRemote(const std::string& address) {
   auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  if (!channel->WaitForConnected(std::chrono::system_clock::now() + kConnectTimeout)) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot connect to kqd at ", address,
-                     ": is it running? (start one with ./run.sh, or use --data DIR)"));
+  // Fail at the first refused attempt rather than retrying until the timeout.
+  const auto deadline = std::chrono::system_clock::now() + kConnectTimeout;
+  grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
+  while (state != GRPC_CHANNEL_READY) {
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN ||
+        !channel->WaitForStateChange(state, deadline)) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot connect to kqd at ", address,
+                       ": is it running? (start one with ./run.sh, or use --data DIR)"));
+    }
+    state = channel->GetState(/*try_to_connect=*/true);
   }
   return std::make_unique<RemoteBackend>(address, std::move(channel));
 }

@@ -34,8 +34,8 @@ absl::StatusOr<Target> Session::Resolve(const std::string& data, const std::stri
   }
   const Context* found = config.Find(name);
   if (found == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "no context named \"", name, "\" in ", path, ": see `kq config get-contexts`"));
+    return absl::InvalidArgumentError(absl::StrCat("no context named \"", name, "\" in ", path,
+                                                   ": see `kq config get-contexts`"));
   }
   target.data = found->data;
   target.server = found->server;

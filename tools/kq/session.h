@@ -15,8 +15,8 @@ namespace kq::cli {
 
 // Process exit codes of kq.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitError = 1;       // query or server error
-inline constexpr int kExitUsage = 2;       // bad flags or arguments
+inline constexpr int kExitError = 1;        // query or server error
+inline constexpr int kExitUsage = 2;        // bad flags or arguments
 inline constexpr int kExitUnavailable = 3;  // cannot connect
 
 // Maps a status to the exit code above (Unavailable -> 3, otherwise 1).
@@ -37,8 +37,8 @@ class Session {
   // Resolves --data / --server / --context (in that order of precedence), then the current
   // context of the contexts file, then kDefaultServer.
   [[nodiscard]] static absl::StatusOr<Target> Resolve(const std::string& data,
-                                                     const std::string& server,
-                                                     const std::string& context);
+                                                      const std::string& server,
+                                                      const std::string& context);
 
   explicit Session(Target target) : target_(std::move(target)) {}
 

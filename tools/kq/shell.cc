@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/strings.h"
 #include "tools/kq/commands.h"
 #include "tools/kq/contexts.h"
 
@@ -39,18 +40,94 @@ Commands:
 // Words offered by completion before any data is seen: the language's keywords, operators,
 // functions and field names (docs/query-language.md).
 constexpr const char* kLanguageWords[] = {
-    "events", "where", "project", "project-away", "extend", "summarize", "by", "sort", "order",
-    "asc", "desc", "take", "limit", "top", "distinct", "count", "dedup", "and", "or", "not",
-    "in", "has", "contains", "contains_cs", "startswith", "endswith", "matches", "regex",
-    "between", "isnull", "isnotnull", "ago", "now", "datetime", "bin", "dcount", "countif",
-    "min", "max", "sum", "avg", "percentile", "make_set", "arg_max", "tolower", "toupper",
-    "strlen", "split", "extract", "any", "true", "false", "archive", "time", "user", "ns",
-    "resource", "subresource", "name", "code", "decision", "env", "cluster", "verb", "stage",
-    "level", "auditID", "requestURI", "userAgent", "sourceIPs", "user.username", "user.groups",
-    "user.extra", "impersonatedUser.username", "objectRef.namespace", "objectRef.resource",
-    "objectRef.name", "objectRef.apiGroup", "objectRef.apiVersion", "objectRef.subresource",
-    "responseStatus.code", "responseStatus.reason", "responseStatus.message", "annotations",
-    "requestObject", "responseObject", "requestReceivedTimestamp", "stageTimestamp",
+    "events",
+    "where",
+    "project",
+    "project-away",
+    "extend",
+    "summarize",
+    "by",
+    "sort",
+    "order",
+    "asc",
+    "desc",
+    "take",
+    "limit",
+    "top",
+    "distinct",
+    "count",
+    "dedup",
+    "and",
+    "or",
+    "not",
+    "in",
+    "has",
+    "contains",
+    "contains_cs",
+    "startswith",
+    "endswith",
+    "matches",
+    "regex",
+    "between",
+    "isnull",
+    "isnotnull",
+    "ago",
+    "now",
+    "datetime",
+    "bin",
+    "dcount",
+    "countif",
+    "min",
+    "max",
+    "sum",
+    "avg",
+    "percentile",
+    "make_set",
+    "arg_max",
+    "tolower",
+    "toupper",
+    "strlen",
+    "split",
+    "extract",
+    "any",
+    "true",
+    "false",
+    "archive",
+    "time",
+    "user",
+    "ns",
+    "resource",
+    "subresource",
+    "name",
+    "code",
+    "decision",
+    "env",
+    "cluster",
+    "verb",
+    "stage",
+    "level",
+    "auditID",
+    "requestURI",
+    "userAgent",
+    "sourceIPs",
+    "user.username",
+    "user.groups",
+    "user.extra",
+    "impersonatedUser.username",
+    "objectRef.namespace",
+    "objectRef.resource",
+    "objectRef.name",
+    "objectRef.apiGroup",
+    "objectRef.apiVersion",
+    "objectRef.subresource",
+    "responseStatus.code",
+    "responseStatus.reason",
+    "responseStatus.message",
+    "annotations",
+    "requestObject",
+    "responseObject",
+    "requestReceivedTimestamp",
+    "stageTimestamp",
 };
 
 std::vector<std::string>* g_words = nullptr;
@@ -85,9 +162,7 @@ std::string HistoryPath() {
 class ValueCollector : public query::RowSink {
  public:
   explicit ValueCollector(std::set<std::string>* out) : out_(out) {}
-  absl::Status OnSchema(const std::vector<query::ColumnInfo>&) override {
-    return absl::OkStatus();
-  }
+  absl::Status OnSchema(const std::vector<query::ColumnInfo>&) override { return absl::OkStatus(); }
   absl::Status OnRows(std::span<const query::Row> rows) override {
     for (const query::Row& row : rows) {
       if (!row.empty()) {
@@ -139,7 +214,7 @@ bool IsCompleteStatement(std::string_view text) {
     }
   }
   if (quote != 0 || depth > 0) return false;
-  std::string_view t = absl::StripTrailingAsciiWhitespace(absl::string_view(text.data(), text.size()));
+  std::string_view t = StdSv(absl::StripTrailingAsciiWhitespace(Sv(text)));
   for (std::string_view tail : {"|", ",", "\\", " and", " or"}) {
     if (t.ends_with(tail)) return false;
   }
@@ -159,9 +234,8 @@ int RunShell(Session& session) {
   rl_basic_word_break_characters = " \t\n()[],=<>!|";
 
   std::fprintf(stderr, "kq shell: %s, environment %s. Type .help for help, .quit to leave.\n",
-               session.target().data.empty()
-                   ? ("kqd at " + session.target().server).c_str()
-                   : ("store " + session.target().data).c_str(),
+               session.target().data.empty() ? ("kqd at " + session.target().server).c_str()
+                                             : ("store " + session.target().data).c_str(),
                session.target().env.c_str());
   std::string statement;
   while (true) {
@@ -201,7 +275,8 @@ int RunShell(Session& session) {
       } else if (cmd == ".context") {
         if (arg.empty()) {
           std::printf("context: %s\n", session.target().context.empty()
-                                           ? "(none)" : session.target().context.c_str());
+                                           ? "(none)"
+                                           : session.target().context.c_str());
         } else {
           absl::StatusOr<Target> target = Session::Resolve("", "", arg);
           if (!target.ok()) {

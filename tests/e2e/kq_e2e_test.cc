@@ -1,0 +1,157 @@
+// End to end: the real kq and kqd binaries, a real store on disk, real gRPC on ephemeral ports.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <set>
+
+#include "absl/strings/str_split.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
+
+namespace kq {
+namespace {
+
+using testing::ChildProcess;
+using ::testing::HasSubstr;
+using testing::ProcessResult;
+using testing::RunProcess;
+
+std::string Bin(const char* name) { return (testing::BinDir() / name).string(); }
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
+  return lines;
+}
+
+// The value of "auditID" in an event's JSON text (the generator writes it without spaces).
+std::string AuditIdOf(const std::string& json) {
+  const std::string key = "\"auditID\":\"";
+  size_t at = json.find(key);
+  if (at == std::string::npos) return "";
+  size_t start = at + key.size();
+  return json.substr(start, json.find('"', start) - start);
+}
+
+class KqEndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_ = dir_.Sub("data");
+    events_file_ = dir_.Sub("events.jsonl");
+    ProcessResult gen =
+        RunProcess({Bin("kq"), "gen", "--events", "1000", "--seed", "1", "--start",
+                    "2026-11-01T00:00:00Z", "--cluster", "east", "--output", events_file_});
+    ASSERT_EQ(gen.exit_code, 0) << gen.err;
+    for (const std::string& line : Lines(testing::ReadFileOrDie(events_file_))) {
+      generated_ids_.insert(AuditIdOf(line));
+    }
+    ASSERT_GT(generated_ids_.size(), 100u);
+  }
+
+  ProcessResult Kq(std::vector<std::string> args, std::string_view input = "") {
+    args.insert(args.begin(), Bin("kq"));
+    return RunProcess(
+        args, input,
+        {{"KQ_CONFIG", dir_.Sub("kq-config.yaml")}, {"KQ_HISTORY", dir_.Sub("history")}});
+  }
+
+  // Starts kqd on ephemeral ports over data_ and returns its gRPC address.
+  std::string StartKqd() {
+    kqd_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{Bin("kqd"), "--data", data_, "--grpc-listen", "127.0.0.1:0",
+                                 "--http-listen", "127.0.0.1:0"},
+        dir_.path().string());
+    std::optional<std::string> ready =
+        kqd_->WaitForStderrLine("kqd ready", std::chrono::seconds(60));
+    EXPECT_TRUE(ready.has_value()) << kqd_->Stderr();
+    if (!ready) return "";
+    size_t at = ready->find("grpc=");
+    return ready->substr(at + 5, ready->find(' ', at) - at - 5);
+  }
+
+  testing::TempDir dir_;
+  std::string data_, events_file_;
+  std::set<std::string> generated_ids_;
+  std::unique_ptr<ChildProcess> kqd_;
+};
+
+TEST_F(KqEndToEnd, GeneratorIsDeterministicBySeed) {
+  std::string again = dir_.Sub("again.jsonl");
+  ProcessResult gen = RunProcess({Bin("kq"), "gen", "--events", "1000", "--seed", "1", "--start",
+                                  "2026-11-01T00:00:00Z", "--cluster", "east", "--output", again});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  EXPECT_EQ(testing::ReadFileOrDie(again), testing::ReadFileOrDie(events_file_));
+}
+
+TEST_F(KqEndToEnd, ImportThenQueryEmbeddedAndOverGrpc) {
+  ProcessResult import =
+      Kq({"--data", data_, "import", "--env", "prod", "--cluster", "east", events_file_});
+  ASSERT_EQ(import.exit_code, 0) << import.err;
+  EXPECT_THAT(import.err, HasSubstr("1000 events stored"));
+
+  ProcessResult embedded = Kq({"--data", data_, "query", "--format", "jsonl", "events | take 10"});
+  ASSERT_EQ(embedded.exit_code, 0) << embedded.err;
+  std::vector<std::string> rows = Lines(embedded.out);
+  ASSERT_EQ(rows.size(), 10u);
+  for (const std::string& row : rows) {
+    EXPECT_TRUE(generated_ids_.count(AuditIdOf(row))) << row;
+    EXPECT_THAT(row, HasSubstr("\"requestReceivedTimestamp\""));
+  }
+
+  // The dev environment is apart: nothing was imported there.
+  ProcessResult dev =
+      Kq({"--data", data_, "query", "--env", "dev", "--format", "jsonl", "events | take 10"});
+  ASSERT_EQ(dev.exit_code, 0) << dev.err;
+  EXPECT_EQ(dev.out, "");
+
+  std::string address = StartKqd();
+  ASSERT_FALSE(address.empty());
+  ProcessResult remote =
+      Kq({"--server", address, "query", "--format", "jsonl", "events | take 10"});
+  ASSERT_EQ(remote.exit_code, 0) << remote.err;
+  EXPECT_EQ(remote.out, embedded.out);
+
+  // While kqd holds the store, an embedded open is refused with a clear reason.
+  ProcessResult locked = Kq({"--data", data_, "query", "events | take 1"});
+  EXPECT_EQ(locked.exit_code, 1);
+  EXPECT_THAT(locked.err, HasSubstr("locked"));
+}
+
+TEST_F(KqEndToEnd, ExitCodesSayWhatWentWrong) {
+  ProcessResult import = Kq({"--data", data_, "import", events_file_});
+  ASSERT_EQ(import.exit_code, 0) << import.err;
+  ProcessResult bad_query = Kq({"--data", data_, "query", "events | wher verb == 1"});
+  EXPECT_EQ(bad_query.exit_code, 1);
+  EXPECT_THAT(bad_query.err, HasSubstr("line 1, column 10"));
+  ProcessResult usage = Kq({"--data", data_, "query", "--format", "yaml", "events"});
+  EXPECT_EQ(usage.exit_code, 2);
+  ProcessResult unreachable = Kq({"--server", "127.0.0.1:1", "query", "events | take 1"});
+  EXPECT_EQ(unreachable.exit_code, 3);
+  EXPECT_THAT(unreachable.err, HasSubstr("cannot connect"));
+}
+
+TEST_F(KqEndToEnd, ContextsSwitchTargets) {
+  ASSERT_EQ(Kq({"--data", data_, "import", "--env", "dev", events_file_}).exit_code, 0);
+  ASSERT_EQ(Kq({"config", "set-context", "laptop-dev", "--data", data_, "--env", "dev"}).exit_code,
+            0);
+  ASSERT_EQ(Kq({"config", "set-context", "nowhere", "--server", "127.0.0.1:1"}).exit_code, 0);
+  ProcessResult list = Kq({"config", "get-contexts"});
+  EXPECT_THAT(list.out, HasSubstr("laptop-dev"));
+  // The first context saved became current; its env is dev, where the events are.
+  ProcessResult q = Kq({"query", "--format", "csv", "events | count"});
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_EQ(q.out, "Count\n1000\n");
+  ASSERT_EQ(Kq({"config", "use-context", "nowhere"}).exit_code, 0);
+  EXPECT_EQ(Kq({"query", "events | count"}).exit_code, 3);
+  EXPECT_EQ(Kq({"--context", "laptop-dev", "query", "events | count"}).exit_code, 0);
+}
+
+TEST_F(KqEndToEnd, ShellRunsQueriesFromStdin) {
+  ASSERT_EQ(Kq({"--data", data_, "import", events_file_}).exit_code, 0);
+  ProcessResult shell = Kq({"--data", data_}, ".format csv\nevents |\n  count\n.quit\n");
+  ASSERT_EQ(shell.exit_code, 0) << shell.err;
+  EXPECT_THAT(shell.out, HasSubstr("Count\n1000\n"));
+}
+
+}  // namespace
+}  // namespace kq
