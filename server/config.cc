@@ -260,7 +260,7 @@ const std::vector<Option>& Table() {
        },
        [](ServerConfig* c) { c->tail_sources.clear(); }},
       {{"tail-checkpoint", "FILE", "a path",
-        "Where file-tail positions are persisted. Default <data>/tail-checkpoint.json."},
+        "Where file-tail positions are persisted. Default <data>/tail-checkpoint."},
        SetString(&ServerConfig::tail_checkpoint, true),
        [](const ServerConfig& c) { return Quote(c.tail_checkpoint); }},
   };

@@ -47,7 +47,7 @@ struct ServerConfig {
   std::string tls_key;        // PEM private key of tls_cert
   std::string tls_client_ca;  // PEM CA bundle; when set, clients must present a certificate
   std::vector<TailSource> tail_sources;
-  std::string tail_checkpoint;  // "" = <data>/tail-checkpoint.json
+  std::string tail_checkpoint;  // "" = <data>/tail-checkpoint
 };
 
 // One row of the option table.

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "server/file_tail.h"
 #include "server/http_server.h"
 #include "server/ingest_pipeline.h"
 #include "server/metrics.h"
@@ -86,6 +87,20 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
     s->grpc_->Shutdown();
     return http;
   }
+  if (!config.tail_sources.empty()) {
+    FileTailOptions tail;
+    tail.sources = config.tail_sources;
+    tail.checkpoint_path = config.tail_checkpoint.empty()
+                               ? absl::StrCat(config.data_dir, "/tail-checkpoint")
+                               : config.tail_checkpoint;
+    s->tailer_ = std::make_unique<FileTailer>(tail, s->pipeline_.get());
+    if (absl::Status t = s->tailer_->Load(); !t.ok()) {
+      s->http_->Stop();
+      s->grpc_->Shutdown();
+      return t;
+    }
+    s->tailer_->Start();
+  }
   s->ready_.store(true);
   return s;
 }
@@ -98,6 +113,7 @@ absl::Status Server::Drain() {
   draining_.store(true);
   pipeline_->Close();
   log::Info("draining: no new work accepted");
+  if (tailer_ != nullptr) tailer_->Stop();
   // Stop the HTTP listener; handlers already running (admitted batches) finish first.
   http_->Stop();
   // gRPC: running calls get a grace period, then are cancelled (open Tail streams end).

@@ -23,6 +23,7 @@ class Server;
 
 namespace kq::server {
 
+class FileTailer;
 class HttpServer;
 class IngestPipeline;
 class Metrics;
@@ -75,6 +76,7 @@ class Server {
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<FileTailer> tailer_;
 };
 
 }  // namespace kq::server

@@ -5,6 +5,8 @@
 #include <signal.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -153,6 +155,71 @@ TEST(KqdTest, SigkillDuringWebhookIngestLosesNoAcknowledgedBatch) {
   kqd.Wait();
   senders.Join();
   ExpectAllAckedStored(dir.Sub("data"), senders.acked);
+}
+
+// Polls `events | count` until it reaches `want` (or 30 s pass); returns the last count.
+int64_t WaitForCount(const std::string& grpc, int64_t want) {
+  auto stub = kq::v1::QueryService::NewStub(testing::Connect(grpc));
+  int64_t n = -1;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    grpc::ClientContext ctx;
+    kq::v1::QueryRequest req;
+    req.set_query("events | count");
+    auto reader = stub->Query(&ctx, req);
+    kq::v1::QueryResponse r;
+    while (reader->Read(&r)) {
+      if (r.has_rows() && r.rows().rows_size() == 1) n = r.rows().rows(0).values(0).int_value();
+    }
+    if (reader->Finish().ok() && n >= want) return n;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return n;
+}
+
+TEST(KqdTest, TailFollowsRotationAcrossARestartExactlyOnce) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir.Sub("log"));
+  std::string log = dir.Sub("log") + "/audit.log";
+  auto append = [&](int from, int to) {
+    std::ofstream out(log, std::ios::app);
+    for (int i = from; i < to; ++i) out << testing::MakeEventJson(absl::StrCat("t-", i)) << "\n";
+  };
+  std::vector<std::string> argv = {
+      Kqd(),           "--data",      dir.Sub("data"),
+      "--grpc-listen", "127.0.0.1:0", "--http-listen",
+      "127.0.0.1:0",   "--tail",      "prod/c1=" + dir.Sub("log") + "/audit*.log"};
+  append(0, 10);
+  {
+    testing::ChildProcess kqd(argv, dir.path().string());
+    auto line = kqd.WaitForStderrLine("kqd ready", std::chrono::seconds(30));
+    ASSERT_TRUE(line.has_value()) << kqd.Stderr();
+    std::string grpc, http;
+    ASSERT_TRUE(ParseReady(*line, &grpc, &http));
+    EXPECT_EQ(WaitForCount(grpc, 10), 10);
+    kqd.Signal(SIGTERM);
+    ASSERT_EQ(kqd.Wait(), 0);
+  }
+  // While kqd is down: more lines, a lumberjack rotation, a new file.
+  append(10, 15);
+  std::filesystem::rename(log, dir.Sub("log") + "/audit-2024-05-01T10-00-00.000.log");
+  append(15, 20);
+  {
+    testing::ChildProcess kqd(argv, dir.path().string());
+    auto line = kqd.WaitForStderrLine("kqd ready", std::chrono::seconds(30));
+    ASSERT_TRUE(line.has_value()) << kqd.Stderr();
+    std::string grpc, http;
+    ASSERT_TRUE(ParseReady(*line, &grpc, &http));
+    // The rotated file (matched by the glob) is read on from the checkpoint, the new one whole.
+    EXPECT_EQ(WaitForCount(grpc, 20), 20);
+    append(20, 25);
+    EXPECT_EQ(WaitForCount(grpc, 25), 25);
+    kqd.Signal(SIGTERM);
+    ASSERT_EQ(kqd.Wait(), 0);
+  }
+  ASSERT_OK_AND_ASSIGN(auto ids, testing::StoredAuditIds(dir.Sub("data"), "prod"));
+  EXPECT_EQ(ids.size(), 25u);
+  for (int i = 0; i < 25; ++i) EXPECT_EQ(ids.count(absl::StrCat("t-", i)), 1u) << i;
 }
 
 }  // namespace
