@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -233,6 +234,50 @@ TEST(DecoderTest, BodyOfOneEventOrLines) {
   EXPECT_TRUE(events.empty());
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_THAT(errors[0].reason, HasSubstr("missing required field"));
+}
+
+// Mutated corpus lines: every line either decodes to an event that writes back as valid JSON or
+// is refused with a reason; nothing crashes (run under -DKQ_SANITIZE=ON to check memory too).
+TEST(DecoderTest, MutatedInputNeverCrashes) {
+  std::string text = ::kq::testing::ReadFileOrDie(::kq::testing::CorpusDir() / "samples" /
+                                                  "openshift-4.6-kube-apiserver-metadata.jsonl");
+  std::mt19937 rng(99);
+  Decoder decoder;
+  size_t decoded = 0, refused = 0;
+  for (int round = 0; round < 300; ++round) {
+    std::string mutated = text;
+    int edits = 1 + static_cast<int>(rng() % 8);
+    for (int k = 0; k < edits; ++k) {
+      size_t pos = rng() % mutated.size();
+      switch (rng() % 4) {
+        case 0:
+          mutated[pos] = static_cast<char>(rng() % 256);
+          break;
+        case 1:
+          mutated.erase(pos, 1 + rng() % 20);
+          break;
+        case 2:
+          mutated.insert(mutated.begin() + static_cast<std::ptrdiff_t>(pos),
+                         "{}[]\",:\\0"[rng() % 10]);
+          break;
+        default:
+          mutated.resize(pos);
+          break;
+      }
+      if (mutated.empty()) mutated.push_back('{');
+    }
+    std::vector<Event> events;
+    std::vector<DecodeError> errors;
+    decoder.DecodeBody(mutated, &events, &errors);
+    for (const auto& e : events) {
+      EXPECT_TRUE(ParseJsonTree(EventToJson(e)).has_value()) << EventToJson(e);
+    }
+    for (const auto& err : errors) EXPECT_FALSE(err.reason.empty());
+    decoded += events.size();
+    refused += errors.size();
+  }
+  EXPECT_GT(decoded, 0u);
+  EXPECT_GT(refused, 0u);
 }
 
 // Every event of the shared corpus decodes and writes back equal to its input.
