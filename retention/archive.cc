@@ -126,7 +126,7 @@ absl::StatusOr<ArchivePartition> ReadPartition(std::string_view root, std::strin
 absl::StatusOr<ArchivePart> WritePart(std::string_view root, std::string_view env, TimeMicros day,
                                       std::string_view ns, int part_number,
                                       const std::vector<ArchiveEvent>& events,
-                                      std::string* manifest_sha256) {
+                                      std::string* manifest_sha256, bool sync) {
   KQ_ASSIGN_OR_RETURN(ArchivePartition p, ReadPartition(root, env, day, ns));
   for (const ArchivePart& existing : p.parts) {
     if (existing.number == part_number) {
@@ -151,12 +151,12 @@ absl::StatusOr<ArchivePart> WritePart(std::string_view root, std::string_view en
   }
   part.bytes = data.size();
   part.sha256 = Sha256Hex(data);
-  KQ_RETURN_IF_ERROR(WriteFileAtomically(p.dir + "/" + part.file, data));
+  KQ_RETURN_IF_ERROR(WriteFileAtomically(p.dir + "/" + part.file, data, sync));
   p.parts.push_back(part);
   std::sort(p.parts.begin(), p.parts.end(),
             [](const ArchivePart& a, const ArchivePart& b) { return a.number < b.number; });
   std::string manifest = ManifestText(p);
-  KQ_RETURN_IF_ERROR(WriteFileAtomically(ManifestPath(p.dir), manifest));
+  KQ_RETURN_IF_ERROR(WriteFileAtomically(ManifestPath(p.dir), manifest, sync));
   *manifest_sha256 = Sha256Hex(manifest);
   return part;
 }

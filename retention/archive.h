@@ -70,11 +70,12 @@ struct ArchiveEvent {
 // Writes `events` as part `part_number` of the partition and commits it to the manifest.
 // Idempotent: when the manifest already lists `part_number`, nothing is written and the listed
 // part is returned. Returns the part and, in *manifest_sha256, the digest of the new manifest.
+// `sync` false skips the fsyncs (tests only: a machine crash could then lose a committed part).
 [[nodiscard]] absl::StatusOr<ArchivePart> WritePart(std::string_view root, std::string_view env,
                                                     TimeMicros day, std::string_view ns,
                                                     int part_number,
                                                     const std::vector<ArchiveEvent>& events,
-                                                    std::string* manifest_sha256);
+                                                    std::string* manifest_sha256, bool sync = true);
 
 // Every partition of `env` (sorted by day, then namespace).
 [[nodiscard]] absl::StatusOr<std::vector<ArchivePartition>> ListPartitions(std::string_view root,

@@ -159,52 +159,69 @@ absl::StatusOr<RetentionPlan> Enforcer::Plan() {
   plan.run_id = NewRunId();
   const TimeMicros now = plan.now;
 
-  // The latest day any namespace could have due for a body drop: the shortest hot age.
-  TimeMicros min_hot = policy_->ages.hot;
-  for (const auto& [ns, ages] : policy_->namespaces) min_hot = std::min(min_hot, ages.hot);
-  TimeMicros scan_to = Cutoff(now, min_hot);
+  // Days due somewhere: before the cutoff of the shortest hot age (body drops) and of the
+  // shortest leave-store age. Body drops before the watermark are done already; one day of
+  // slack takes late arrivals (a watch's ResponseComplete comes up to an hour late).
+  TimeMicros hot_to = INT64_MIN, leave_to = INT64_MIN;
+  plan.bodies_dropped_before = INT64_MAX;
+  for (const TierAges& a : policy_->AllAges()) {
+    hot_to = std::max(hot_to, Cutoff(now, a.hot));
+    leave_to = std::max(leave_to, Cutoff(now, a.LeaveStoreAt()));
+    plan.bodies_dropped_before = std::min(plan.bodies_dropped_before, Cutoff(now, a.hot));
+  }
+  KQ_ASSIGN_OR_RETURN(TimeMicros watermark, ledger_->BodiesDroppedBefore());
+  TimeMicros hot_from = watermark == INT64_MIN ? INT64_MIN : watermark - kMicrosPerDay;
 
-  // One scan over everything older than that, aggregated per (day, namespace).
   std::map<DayKey, DayStats> days;
-  std::unique_ptr<storage::Reader> reader = env_->NewReader();
-  storage::ScanRange range;
-  range.to = scan_to;
   std::map<std::string, TierAges> ages_cache;
   auto ages_for = [&](const std::string& ns) -> const TierAges& {
     auto it = ages_cache.find(ns);
     if (it == ages_cache.end()) it = ages_cache.emplace(ns, policy_->ForNamespace(ns)).first;
     return it->second;
   };
-  storage::ScanStats stats;
-  KQ_RETURN_IF_ERROR(reader->Scan(
-      range,
-      [&](const storage::EventBatch& batch) -> absl::StatusOr<bool> {
-        std::string ns(batch.ns());
-        const TierAges& ages = ages_for(ns);
-        const storage::IntColumn& time = batch.Ints(storage::Column::kTime);
-        for (size_t row = 0; row < batch.num_rows(); ++row) {
-          if (!time.present[row] || time.values[row] >= scan_to) continue;
-          TimeMicros day = DayFloor(time.values[row]);
-          bool leaving = day < Cutoff(now, ages.LeaveStoreAt());
-          bool dropping = day < Cutoff(now, ages.hot);
-          if (!leaving && !dropping) continue;
-          DayStats& d = days[{day, ns}];
-          ++d.events;
-          if (leaving) {
-            KQ_ASSIGN_OR_RETURN(std::string json, batch.EventJson(row));
-            d.bytes += json.size();
-          } else {
-            KQ_ASSIGN_OR_RETURN(std::string req, batch.RequestObject(row));
-            KQ_ASSIGN_OR_RETURN(std::string resp, batch.ResponseObject(row));
-            if (!req.empty() || !resp.empty()) {
-              ++d.body_events;
-              d.body_bytes += req.size() + resp.size();
+  // `leaving_pass`: count rows due to leave the store; else rows due for a body drop only.
+  auto scan = [&](TimeMicros from, TimeMicros to, bool leaving_pass) -> absl::Status {
+    if (from >= to) return absl::OkStatus();
+    std::unique_ptr<storage::Reader> reader = env_->NewReader();
+    storage::ScanRange range;
+    range.from = from;
+    range.to = to;
+    storage::ScanStats stats;
+    return reader->Scan(
+        range,
+        [&](const storage::EventBatch& batch) -> absl::StatusOr<bool> {
+          std::string ns(batch.ns());
+          const TierAges& ages = ages_for(ns);
+          const storage::IntColumn& time = batch.Ints(storage::Column::kTime);
+          for (size_t row = 0; row < batch.num_rows(); ++row) {
+            if (!time.present[row] || time.values[row] < from || time.values[row] >= to) {
+              continue;
+            }
+            ++plan.rows_scanned;
+            TimeMicros day = DayFloor(time.values[row]);
+            bool leaving = day < Cutoff(now, ages.LeaveStoreAt());
+            if (leaving != leaving_pass) continue;
+            if (!leaving && day >= Cutoff(now, ages.hot)) continue;
+            DayStats& d = days[{day, ns}];
+            ++d.events;
+            if (leaving) {
+              KQ_ASSIGN_OR_RETURN(std::string json, batch.EventJson(row));
+              d.bytes += json.size();
+            } else {
+              KQ_ASSIGN_OR_RETURN(std::string req, batch.RequestObject(row));
+              KQ_ASSIGN_OR_RETURN(std::string resp, batch.ResponseObject(row));
+              if (!req.empty() || !resp.empty()) {
+                ++d.body_events;
+                d.body_bytes += req.size() + resp.size();
+              }
             }
           }
-        }
-        return true;
-      },
-      &stats));
+          return true;
+        },
+        &stats);
+  };
+  KQ_RETURN_IF_ERROR(scan(INT64_MIN, leave_to, /*leaving_pass=*/true));
+  KQ_RETURN_IF_ERROR(scan(hot_from, hot_to, /*leaving_pass=*/false));
 
   std::vector<RetentionStep> expire, leave, drop;
   // Archives past their age.
@@ -246,6 +263,9 @@ absl::StatusOr<RetentionPlan> Enforcer::Plan() {
     }
     if (ledger_->IsHeld(ns, day, day + kMicrosPerDay)) {
       plan.held.push_back({day, ns, std::string(StepActionName(s.action))});
+      if (s.action == Action::kDropBodies) {
+        plan.bodies_dropped_before = std::min(plan.bodies_dropped_before, day);
+      }
       continue;
     }
     if (s.action == Action::kArchive) {
@@ -284,6 +304,7 @@ absl::StatusOr<RunReport> Enforcer::Run() {
   KQ_ASSIGN_OR_RETURN(report.plan, Plan());
   uint64_t executed = 0;
   KQ_RETURN_IF_ERROR(Execute(report.plan, 0, &executed));
+  KQ_RETURN_IF_ERROR(ledger_->SetBodiesDroppedBefore(report.plan.bodies_dropped_before));
   return report;
 }
 
@@ -379,8 +400,9 @@ absl::Status Enforcer::ArchiveStep(const RetentionStep& step, TrailRecord* recor
   }
   if (!events.empty()) {
     std::string digest;
-    KQ_ASSIGN_OR_RETURN(ArchivePart part, WritePart(options_.archive_root, env_->name(), step.day,
-                                                    step.ns, part_number, events, &digest));
+    KQ_ASSIGN_OR_RETURN(ArchivePart part,
+                        WritePart(options_.archive_root, env_->name(), step.day, step.ns,
+                                  part_number, events, &digest, options_.sync_archives));
     record->events = part.events;
     record->bytes = part.bytes;
     record->digest = digest;

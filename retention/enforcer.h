@@ -68,6 +68,9 @@ struct RetentionPlan {
   std::string run_id;                // random, names the run in the trail and the intent journal
   std::vector<RetentionStep> steps;  // in execution order
   std::vector<HeldDay> held;         // due, but kept back by a legal hold
+  uint64_t rows_scanned = 0;         // store rows the plan looked at
+  // The body-drop watermark once these steps are done (see Ledger::BodiesDroppedBefore).
+  TimeMicros bodies_dropped_before = INT64_MIN;
 };
 
 struct RunReport {
@@ -79,6 +82,9 @@ struct EnforcerOptions {
   // Root of the archives (<root>/<env>/date=.../ns=.../). Required when a tier archives.
   std::string archive_root;
   Clock* clock = Clock::Real();  // not owned
+  // False skips the fsyncs of archive parts and manifests. Tests only: a machine crash could
+  // then lose a part whose events were already deleted from the store.
+  bool sync_archives = true;
   // Test hook for crash tests: stop (returning Aborted) after this many steps, leaving the
   // intent in place as a killed process would. -1: never.
   int stop_after_steps = -1;

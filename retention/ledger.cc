@@ -304,6 +304,19 @@ absl::StatusOr<std::vector<TrailRecord>> Ledger::ReadTrail() const {
   return out;
 }
 
+absl::StatusOr<TimeMicros> Ledger::BodiesDroppedBefore() const {
+  std::string path = dir_ + "/state.json";
+  if (!std::filesystem::exists(path)) return INT64_MIN;
+  KQ_ASSIGN_OR_RETURN(yaml::Node n, yaml::ParseFile(path));
+  return TimeField(n, "bodies_dropped_before");
+}
+
+absl::Status Ledger::SetBodiesDroppedBefore(TimeMicros t) {
+  return WriteFileAtomically(
+      dir_ + "/state.json",
+      absl::StrCat(R"({"bodies_dropped_before":")", FormatTimestamp(t), "\"}\n"), sync_);
+}
+
 absl::Status Ledger::WriteIntent(std::string_view text) {
   return WriteFileAtomically(dir_ + "/intent.json", text, sync_);
 }

@@ -6,6 +6,7 @@
 //   holds.jsonl    append-only: {"op":"add",...} and {"op":"release",...} records
 //   trail.jsonl    append-only: one record per hold change and per retention action
 //   intent.json    the steps of the run in progress (absent when no run is in progress)
+//   state.json     the body-drop watermark
 //
 // Every append is fsynced before the call returns. A torn last line (a crash mid-append) was
 // never acknowledged and is ignored when reading. Thread-safe (one mutex); one process at a time
@@ -81,6 +82,11 @@ class Ledger {
 
   [[nodiscard]] absl::Status AppendTrail(TrailRecord record);
   [[nodiscard]] absl::StatusOr<std::vector<TrailRecord>> ReadTrail() const;
+
+  // The body-drop watermark: every (day, namespace) before it has had its bodies dropped or is
+  // held, so plans need not look there again. INT64_MIN until first set. Stored in state.json.
+  [[nodiscard]] absl::StatusOr<TimeMicros> BodiesDroppedBefore() const;
+  [[nodiscard]] absl::Status SetBodiesDroppedBefore(TimeMicros t);
 
   // The intent journal: `text` is written atomically (temp file, fsync, rename, fsync dir).
   [[nodiscard]] absl::Status WriteIntent(std::string_view text);

@@ -160,6 +160,16 @@ TierAges EnvironmentRetention::ForNamespace(std::string_view ns) const {
   for (const auto& [name, a] : namespaces) {
     if (name == ns) out = a;
   }
+  return Lengthened(out);
+}
+
+std::vector<TierAges> EnvironmentRetention::AllAges() const {
+  std::vector<TierAges> out = {Lengthened(ages)};
+  for (const auto& [name, a] : namespaces) out.push_back(Lengthened(a));
+  return out;
+}
+
+TierAges EnvironmentRetention::Lengthened(TierAges out) const {
   for (const auto& [level, a] : levels) {
     out.hot = std::max(out.hot, a.hot);
     out.warm = std::max(out.warm, a.warm);

@@ -72,6 +72,12 @@ struct EnvironmentRetention {
   // The ages that apply to namespace `ns` (its override, else the environment's), lengthened by
   // the level overrides (each age is the maximum over them).
   TierAges ForNamespace(std::string_view ns) const;
+  // The distinct ages in force: those of namespaces without an override, then each override's.
+  std::vector<TierAges> AllAges() const;
+
+ private:
+  // `a` lengthened by the level overrides (each age the maximum).
+  TierAges Lengthened(TierAges a) const;
 };
 
 struct RetentionConfig {

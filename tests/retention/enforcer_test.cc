@@ -197,17 +197,38 @@ TEST_F(EnforcerTest, ProdTierBoundariesDayByDay) {
   EXPECT_EQ(trail[2].to, kD0 + kDay);
 }
 
+TEST_F(EnforcerTest, PlansDoNotRescanDaysWhoseBodiesAreGone) {
+  Ingest(prod_, kD0, kD0 + 29 * kDay, {"default"}, 2);
+  auto ledger = OpenLedger("prod");
+  Enforcer enforcer(config_.Find("prod"), prod_, ledger.get(), Options());
+  // At D0+30d the hot cutoff is D0+23d: days 0..22 lose their bodies (23 steps, 46 rows read).
+  clock_.Set(kD0 + 30 * kDay);
+  ASSERT_OK_AND_ASSIGN(RunReport r, enforcer.Run());
+  EXPECT_EQ(r.plan.steps.size(), 23u);
+  EXPECT_EQ(r.plan.rows_scanned, 46u);
+  ASSERT_OK_AND_ASSIGN(TimeMicros watermark, ledger->BodiesDroppedBefore());
+  EXPECT_EQ(watermark, kD0 + 23 * kDay);
+  // A day later only the day of slack (22) and the newly due day (23) are read: 4 rows.
+  clock_.Set(kD0 + 31 * kDay);
+  ASSERT_OK_AND_ASSIGN(RetentionPlan plan, enforcer.Plan());
+  EXPECT_EQ(plan.rows_scanned, 4u);
+  ASSERT_EQ(plan.steps.size(), 1u);
+  EXPECT_EQ(plan.steps[0].day, kD0 + 23 * kDay);
+}
+
 TEST_F(EnforcerTest, AYearOfDailyIngestAndRetention) {
   ASSERT_OK_AND_ASSIGN(config_, [] {
     absl::StatusOr<yaml::Node> n =
         yaml::Parse("prod: {namespaces: {kube-system: {warm: 180d}}}\ndev: {}\n", "kqd.yaml");
     return n.ok() ? RetentionConfig::FromYaml(*n) : absl::StatusOr<RetentionConfig>(n.status());
   }());
-  // Unsynced ledgers and unflushed stores keep a year of daily runs within seconds.
+  // Unsynced ledgers and archives and unflushed stores keep a year of daily runs within seconds.
   auto prod_ledger = OpenLedger("prod", /*sync=*/false);
   auto dev_ledger = OpenLedger("dev", /*sync=*/false);
-  Enforcer prod(config_.Find("prod"), prod_, prod_ledger.get(), Options());
-  Enforcer dev(config_.Find("dev"), dev_, dev_ledger.get(), Options());
+  EnforcerOptions fast = Options();
+  fast.sync_archives = false;
+  Enforcer prod(config_.Find("prod"), prod_, prod_ledger.get(), fast);
+  Enforcer dev(config_.Find("dev"), dev_, dev_ledger.get(), fast);
   const int kDays = 420;
   for (int d = 0; d < kDays; ++d) {
     clock_.Set(kD0 + d * kDay + 23 * kMicrosPerHour);
