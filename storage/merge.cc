@@ -32,6 +32,7 @@ absl::StatusOr<uint64_t> EnvironmentImpl::MergeSmallSegments(bool all) {
   const rocksdb::Snapshot* snap = db_->GetSnapshot();
   rocksdb::ReadOptions ro;
   ro.snapshot = snap;
+  ro.fill_cache = false;  // a merge reads each segment once: keep the cache for queries
   auto release = [&] { db_->ReleaseSnapshot(snap); };
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kSummaries]));
   uint64_t merged = 0;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "common/strings.h"
 #include "storage/event_json.h"
 #include "tests/storage/json_tree.h"
 #include "tests/testing/status_matchers.h"
@@ -38,7 +40,7 @@ std::string WithField(std::string_view insert) {
 
 std::string Without(std::string_view key) {
   std::string s = kMinimal;
-  std::string needle = "\"" + std::string(key) + "\":";
+  std::string needle = absl::StrCat("\"", Sv(key), "\":");
   size_t at = s.find(needle);
   // Remove "key":value up to the next top-level comma: the values removed here are scalars.
   size_t end = s.find(",\"", at + needle.size());
