@@ -181,9 +181,8 @@ absl::StatusOr<std::string> Explain(ReaderFactory& readers, std::string_view tex
   for (const Operator& op : p->ast.ops) {
     if (!std::holds_alternative<Where>(op.node)) break;
     absl::StrAppend(&out, step++,
-                    ". where (on column batches: dictionary codes first, bodies "
-                    "last): ",
-                    ToString(*std::get<Where>(op.node).predicate), "\n");
+                    ". where (on column batches): ", ToString(*std::get<Where>(op.node).predicate),
+                    "\n");
   }
   for (const BoundOp* op : p->rest) {
     std::vector<std::string> names;

@@ -78,6 +78,9 @@ void Restrict(ScanPlan& plan, Column c, std::vector<std::string> values) {
     }
     return;
   }
+  // An absent field compares equal to "", and summaries do not record absent values: a hint
+  // with "" could prune segments holding matching rows.
+  if (std::find(values.begin(), values.end(), "") != values.end()) return;
   if (values.size() == 1 && c == Column::kAuditId && !plan.audit_id) plan.audit_id = values[0];
   if (values.size() == 1 && c == Column::kName && !plan.name) plan.name = values[0];
   plan.range.hints.push_back({c, std::move(values)});

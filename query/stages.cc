@@ -15,7 +15,6 @@ namespace {
 
 using K = BoundExpr::Kind;
 
-
 // Whole events as table rows: the default columns, `extra` empty slots, then _event.
 Row MaterializeRow(EvalContext& ctx, size_t extra) {
   Row row;

@@ -14,7 +14,6 @@
 namespace kq::query {
 namespace {
 
-
 // The running state of one aggregate in one group.
 struct Accumulator {
   int64_t count = 0;
