@@ -1,5 +1,7 @@
 #include "tools/gen/text.h"
 
+#include <algorithm>
+#include <cmath>
 #include <set>
 #include <string>
 
@@ -94,6 +96,14 @@ TEST(TextTest, RngIsDeterministicAndBounded) {
     EXPECT_GE(v, -3);
     EXPECT_LE(v, 3);
   }
+}
+
+TEST(TextTest, PortableLogMatchesLibm) {
+  for (double x : {1.0, 0.5, 0.999999, 0.123456, 1e-9, 2.0, 1e6, 0x1.0p-53}) {
+    EXPECT_NEAR(Rng::PortableLog(x), std::log(x), 1e-12 * std::max(1.0, std::fabs(std::log(x))))
+        << x;
+  }
+  EXPECT_EQ(Rng::PortableLog(1.0), 0.0);
 }
 
 TEST(TextTest, Numbers) {

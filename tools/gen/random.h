@@ -56,9 +56,29 @@ class Rng {
   // True with probability p.
   bool Chance(double p) { return Unit() < p; }
 
-  // Exponentially distributed with the given mean (std::log is exact enough across libms for
-  // our purposes, and we round the result to whole microseconds).
-  double Exponential(double mean) { return -mean * std::log1p(-Unit()); }
+  // Exponentially distributed with the given mean.
+  double Exponential(double mean) { return -mean * PortableLog(1.0 - Unit()); }
+
+  // Natural logarithm of x > 0 from IEEE basic operations only, so that it gives the same bits
+  // with every libm (std::log may differ in the last place between implementations).
+  static double PortableLog(double x) {
+    int exponent = 0;
+    double m = std::frexp(x, &exponent);  // x = m * 2^exponent, m in [0.5, 1): exact
+    if (m < 0.7071067811865476) {         // keep m in [sqrt(1/2), sqrt(2)): exact
+      m *= 2;
+      --exponent;
+    }
+    // ln(m) = 2 atanh(z) with z = (m - 1) / (m + 1), |z| < 0.18: the series converges fast.
+    const double z = (m - 1) / (m + 1);
+    const double z2 = z * z;
+    double term = z;
+    double sum = 0;
+    for (int k = 1; k <= 31; k += 2) {
+      sum += term / k;
+      term *= z2;
+    }
+    return 2 * sum + exponent * 0.6931471805599453;  // ln 2
+  }
 
  private:
   static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }

@@ -99,8 +99,6 @@ class Cluster {
   void Build(Scenario scenario, Rng& rng, TimeMicros received, bool bodies,
              RequestSpec* spec) const;
 
-  const std::vector<Node>& nodes() const { return nodes_; }
-
  private:
   struct Parts;  // scratch helpers shared by the scenario builders (scenarios.cc)
 

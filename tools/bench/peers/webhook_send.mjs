@@ -6,14 +6,62 @@
 //
 //   node webhook_send.mjs URL FILE CONCURRENCY
 // Prints {"seconds", "batches", "events", "retries", "failures"}.
-import { readFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import http from 'node:http';
 
 const [url, file, concurrencyText] = process.argv.slice(2);
 const concurrency = Number(concurrencyText);
-const batches = readFileSync(file, 'utf8').split('\n').filter((line) => line.length > 0);
 const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
 const target = new URL(url);
+
+// Lines of FILE as Buffers, read as a stream (the file can be many GiB) with a bounded queue.
+const queue = [];
+let readerDone = false;
+let wakeReader = null;
+let wakeSenders = [];
+const kQueueLimit = 4 * concurrency;
+
+function notifySenders() {
+  const waiting = wakeSenders;
+  wakeSenders = [];
+  for (const wake of waiting) wake();
+}
+
+async function readLines() {
+  let rest = Buffer.alloc(0);
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    let data = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+    let start = 0;
+    for (let nl = data.indexOf(10, start); nl >= 0; nl = data.indexOf(10, start)) {
+      if (nl > start) queue.push(Buffer.from(data.subarray(start, nl)));
+      start = nl + 1;
+    }
+    rest = Buffer.from(data.subarray(start));
+    notifySenders();
+    while (queue.length >= kQueueLimit) await new Promise((r) => { wakeReader = r; });
+  }
+  if (rest.length > 0) queue.push(rest);
+  readerDone = true;
+  notifySenders();
+}
+
+async function nextBatch() {
+  while (queue.length === 0 && !readerDone) await new Promise((r) => wakeSenders.push(r));
+  const body = queue.shift();
+  if (wakeReader && queue.length < kQueueLimit) {
+    const wake = wakeReader;
+    wakeReader = null;
+    wake();
+  }
+  return body;
+}
+
+function countEvents(body) {
+  const needle = Buffer.from('"auditID":');
+  let n = 0;
+  for (let at = body.indexOf(needle); at >= 0; at = body.indexOf(needle, at + needle.length)) ++n;
+  return n;
+}
 
 function post(body) {
   return new Promise((resolve, reject) => {
@@ -21,7 +69,7 @@ function post(body) {
       host: target.hostname, port: target.port, path: `${target.pathname}?timeout=30s`,
       method: 'POST', agent,
       headers: { 'Content-Type': 'application/json', 'Accept': 'application/json, */*',
-                 'Content-Length': Buffer.byteLength(body) },
+                 'Content-Length': body.length },
     }, (response) => {
       response.resume();
       response.on('end', () => resolve({ status: response.statusCode,
@@ -33,14 +81,14 @@ function post(body) {
   });
 }
 
-let next = 0;
+let batches = 0;
 let retries = 0;
 let failures = 0;
 let events = 0;
 
 async function sender() {
-  while (next < batches.length) {
-    const body = batches[next++];
+  for (let body = await nextBatch(); body !== undefined; body = await nextBatch()) {
+    ++batches;
     for (let attempt = 0; ; ++attempt) {
       let result;
       try {
@@ -49,7 +97,7 @@ async function sender() {
         result = { status: 0 };
       }
       if (result.status >= 200 && result.status <= 206) {
-        events += (body.match(/"auditID":/g) || []).length;
+        events += countEvents(body);
         break;
       }
       if (attempt >= 10) {
@@ -64,7 +112,7 @@ async function sender() {
 }
 
 const start = process.hrtime.bigint();
-await Promise.all(Array.from({ length: concurrency }, sender));
+await Promise.all([readLines(), ...Array.from({ length: concurrency }, sender)]);
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
 agent.destroy();
-console.log(JSON.stringify({ seconds, batches: batches.length, events, retries, failures }));
+console.log(JSON.stringify({ seconds, batches, events, retries, failures }));
