@@ -259,6 +259,11 @@ const std::vector<Option>& Table() {
          return s.ok() ? s : n.Error(StdSv(s.message()));
        },
        [](ServerConfig* c) { c->tail_sources.clear(); }},
+      {{"audit-policy", "FILE", "an audit.k8s.io/v1 Policy YAML file",
+        "Applied to every ingested event, as the apiserver would have: level None drops the "
+        "event, lower levels drop bodies. Default none (keep everything as received)."},
+       SetString(&ServerConfig::audit_policy, true),
+       [](const ServerConfig& c) { return Quote(c.audit_policy); }},
       {{"tail-checkpoint", "FILE", "a path",
         "Where file-tail positions are persisted. Default <data>/tail-checkpoint."},
        SetString(&ServerConfig::tail_checkpoint, true),

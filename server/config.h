@@ -47,6 +47,7 @@ struct ServerConfig {
   std::string tls_key;        // PEM private key of tls_cert
   std::string tls_client_ca;  // PEM CA bundle; when set, clients must present a certificate
   std::vector<TailSource> tail_sources;
+  std::string audit_policy;     // audit.k8s.io/v1 Policy file applied at ingest; "" = keep all
   std::string tail_checkpoint;  // "" = <data>/tail-checkpoint
 };
 

@@ -138,7 +138,8 @@ void HttpServer::Routes() {
     }
     res.status = 200;
     res.set_content(absl::StrCat("{\"stored\":", stats.stored, ",\"duplicates\":", stats.duplicates,
-                                 ",\"quarantined\":", stats.quarantined, "}\n"),
+                                 ",\"quarantined\":", stats.quarantined,
+                                 ",\"filtered\":", stats.filtered, "}\n"),
                     "application/json");
   });
 }

@@ -21,6 +21,7 @@ void IngestStats::Merge(const IngestStats& other) {
   stored += other.stored;
   duplicates += other.duplicates;
   quarantined += other.quarantined;
+  filtered += other.filtered;
   for (uint64_t id : other.quarantine_ids) {
     if (quarantine_ids.size() >= kMaxQuarantineIds) break;
     quarantine_ids.push_back(id);
@@ -142,6 +143,16 @@ absl::Status IngestPipeline::Commit(storage::Environment* env, std::string_view 
     }
     if (local.first_error.empty()) local.first_error = err.reason;
   }
+  if (policy_ != nullptr && !events.empty()) {
+    size_t kept = 0;
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (policy_->Apply(&events[i]).action == retention::PolicyAction::kDrop) continue;
+      if (kept != i) events[kept] = std::move(events[i]);
+      ++kept;
+    }
+    local.filtered = events.size() - kept;
+    events.resize(kept);
+  }
   if (!events.empty()) {
     for (auto& ev : events) {
       ev.env = env->name();
@@ -159,7 +170,7 @@ absl::Status IngestPipeline::Commit(storage::Environment* env, std::string_view 
     if (result.stored > 0 && !hub_->empty()) hub_->Publish(env->name(), events);
   }
   metrics_->AddIngest(env->name(), source_kind, local.stored, local.duplicates, local.quarantined,
-                      bytes);
+                      local.filtered, bytes);
   stats->Merge(local);
   return absl::OkStatus();
 }

@@ -1,7 +1,7 @@
 // The ingest pipeline every source goes through (webhook, gRPC Ingest, file tail, embedded
-// import): decode -> attribute env + cluster -> Environment::Append (durable; dedupe in the
-// store) -> publish to Tail streams. Every item that cannot be decoded is kept in the
-// environment's quarantine with its source and reason; nothing is dropped.
+// import): decode -> attribute env + cluster -> audit policy (optional) -> Environment::Append
+// (durable; dedupe in the store) -> publish to Tail streams. Every item that cannot be decoded is
+// kept in the environment's quarantine with its source and reason; nothing is dropped.
 //
 // Admission is bounded: at most `queue_depth` batches are in the pipeline at once; TryAdmit
 // fails beyond that so callers can push back (HTTP 429, gRPC RESOURCE_EXHAUSTED) instead of
@@ -14,12 +14,14 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "common/clock.h"
+#include "retention/policy_apply.h"
 #include "server/metrics.h"
 #include "server/tail_hub.h"
 #include "storage/decoder.h"
@@ -33,6 +35,7 @@ struct IngestStats {
   uint64_t stored = 0;
   uint64_t duplicates = 0;
   uint64_t quarantined = 0;
+  uint64_t filtered = 0;  // dropped by the audit policy (level None or omitted stage)
   std::vector<uint64_t> quarantine_ids;  // at most kMaxQuarantineIds
   // The first decode error's reason, for a 400 body or a log line.
   std::string first_error;
@@ -51,6 +54,10 @@ class IngestPipeline {
  public:
   IngestPipeline(storage::Store* store, Metrics* metrics, TailHub* hub, uint64_t queue_depth,
                  Clock* clock = Clock::Real());
+
+  // Applies `policy` to every event before it is stored (null: keep everything). Call before
+  // ingesting; the applier is shared and must be thread-safe (retention::PolicyApplier is).
+  void SetPolicy(std::shared_ptr<retention::PolicyApplier> policy) { policy_ = std::move(policy); }
 
   // A slot in the bounded pipeline; released on destruction. Move-only.
   class Ticket {
@@ -106,6 +113,7 @@ class IngestPipeline {
   TailHub* hub_;
   const int64_t queue_depth_;
   Clock* clock_;
+  std::shared_ptr<retention::PolicyApplier> policy_;
   std::atomic<int64_t> in_flight_{0};
   std::atomic<bool> closed_{false};
 };

@@ -28,6 +28,7 @@ class IngestReactor : public grpc::ServerReadReactor<kq::v1::IngestRequest> {
       response_->set_stored(stats_.stored);
       response_->set_duplicates(stats_.duplicates);
       response_->set_quarantined(stats_.quarantined);
+      response_->set_filtered(stats_.filtered);
       for (uint64_t id : stats_.quarantine_ids) response_->add_quarantine_ids(id);
       Finish(grpc::Status::OK);
       return;

@@ -6,13 +6,15 @@
 namespace kq::server {
 
 void Metrics::AddIngest(std::string_view env, std::string_view source, uint64_t stored,
-                        uint64_t duplicates, uint64_t quarantined, uint64_t bytes) {
+                        uint64_t duplicates, uint64_t quarantined, uint64_t filtered,
+                        uint64_t bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& c = ingest_[{std::string(env), std::string(source)}];
   c.batches++;
   c.stored += stored;
   c.duplicates += duplicates;
   c.quarantined += quarantined;
+  c.filtered += filtered;
   c.bytes += bytes;
 }
 
@@ -51,6 +53,8 @@ std::string Metrics::Render(storage::Store* store) const {
          &IngestCounters::duplicates},
         {"kq_ingest_items_quarantined_total", "Items kept in quarantine.",
          &IngestCounters::quarantined},
+        {"kq_ingest_events_filtered_total", "Events dropped by the audit policy.",
+         &IngestCounters::filtered},
         {"kq_ingest_bytes_total", "Request bytes received for ingest.", &IngestCounters::bytes},
     };
     for (const auto& f : fields) {

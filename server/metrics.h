@@ -23,7 +23,7 @@ class Metrics {
  public:
   // One ingested batch.
   void AddIngest(std::string_view env, std::string_view source, uint64_t stored,
-                 uint64_t duplicates, uint64_t quarantined, uint64_t bytes);
+                 uint64_t duplicates, uint64_t quarantined, uint64_t filtered, uint64_t bytes);
   // A request refused before storing: code is the HTTP status (400, 404, 413, 429, 503) or
   // the gRPC code name.
   void AddRejected(std::string_view source, std::string_view code);
@@ -42,7 +42,7 @@ class Metrics {
   static constexpr std::array<double, 12> kBuckets = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
                                                       0.25,  0.5,   1,    2.5,   10,   60};
   struct IngestCounters {
-    uint64_t batches = 0, stored = 0, duplicates = 0, quarantined = 0, bytes = 0;
+    uint64_t batches = 0, stored = 0, duplicates = 0, quarantined = 0, filtered = 0, bytes = 0;
   };
   struct Histogram {
     std::array<uint64_t, kBuckets.size()> buckets{};

@@ -31,6 +31,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   std::unique_ptr<Server> s(new Server());
   s->config_ = config;
 
+  // A bad policy file is refused before anything is opened.
+  std::shared_ptr<retention::PolicyApplier> policy;
+  if (!config.audit_policy.empty()) {
+    KQ_ASSIGN_OR_RETURN(retention::Policy p, retention::Policy::LoadFile(config.audit_policy));
+    policy = std::make_shared<retention::PolicyApplier>(
+        std::make_shared<const retention::Policy>(std::move(p)));
+  }
+
   storage::StoreOptions options;
   options.data_dir = config.data_dir;
   options.environments = config.environments;
@@ -44,6 +52,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   s->hub_ = std::make_unique<TailHub>();
   s->pipeline_ = std::make_unique<IngestPipeline>(s->store_.get(), s->metrics_.get(), s->hub_.get(),
                                                   config.queue_depth, clock);
+  if (policy != nullptr) s->pipeline_->SetPolicy(std::move(policy));
   s->readers_ = std::make_unique<StoreReaderFactory>(s->store_.get());
   s->query_pool_ = std::make_unique<WorkerPool>(config.query_workers, kPoolQueue);
   s->ingest_pool_ = std::make_unique<WorkerPool>(kIngestThreads, config.queue_depth + kPoolQueue);

@@ -54,7 +54,7 @@ TEST_F(WebhookTest, ConcurrentBatchesAreAllStoredOnce) {
         auto r = testing::PostWebhook(http_, "/ingest/prod/c1", body);
         EXPECT_EQ(r.status, 200) << r.body << r.error;
         EXPECT_EQ(r.body, absl::StrCat("{\"stored\":", kPerBatch,
-                                       ",\"duplicates\":0,\"quarantined\":0}\n"));
+                                       ",\"duplicates\":0,\"quarantined\":0,\"filtered\":0}\n"));
         if (r.status == 200) ok++;
       }
     });
@@ -72,11 +72,11 @@ TEST_F(WebhookTest, RetriedBatchIsStoredOnce) {
   std::string body = testing::MakeEventList(testing::MakeEvents("retry", 10));
   auto first = testing::PostWebhook(http_, "/ingest/prod/c1", body);
   EXPECT_EQ(first.status, 200);
-  EXPECT_EQ(first.body, "{\"stored\":10,\"duplicates\":0,\"quarantined\":0}\n");
+  EXPECT_EQ(first.body, "{\"stored\":10,\"duplicates\":0,\"quarantined\":0,\"filtered\":0}\n");
   for (int i = 0; i < 2; ++i) {
     auto again = testing::PostWebhook(http_, "/ingest/prod/c1", body);
     EXPECT_EQ(again.status, 200);
-    EXPECT_EQ(again.body, "{\"stored\":0,\"duplicates\":10,\"quarantined\":0}\n");
+    EXPECT_EQ(again.body, "{\"stored\":0,\"duplicates\":10,\"quarantined\":0,\"filtered\":0}\n");
   }
   EXPECT_EQ(StopAndRead().size(), 10u);
 }
@@ -136,7 +136,7 @@ TEST_F(WebhookTest, BadItemsAreQuarantinedAndTheRestStored) {
   items.push_back(R"({"level":"Metadata","auditID":"no-stage"})");
   auto r = testing::PostWebhook(http_, "/ingest/prod/c1", testing::MakeEventList(items));
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.body, "{\"stored\":2,\"duplicates\":0,\"quarantined\":1}\n");
+  EXPECT_EQ(r.body, "{\"stored\":2,\"duplicates\":0,\"quarantined\":1,\"filtered\":0}\n");
   EXPECT_EQ(StopAndRead().size(), 2u);
 }
 
@@ -202,6 +202,38 @@ TEST_F(WebhookTest, TlsWithoutClientCertificates) {
       testing::PostWebhook(http_, "/ingest/prod/c1", body, {certs + "/rogue.pem", "", ""});
   EXPECT_EQ(untrusted.status, 0);
   EXPECT_EQ(StopAndRead().size(), 3u);
+}
+
+TEST_F(WebhookTest, AuditPolicyDropsAndReducesAtIngest) {
+  // gets are not recorded at all; everything else at Metadata (bodies dropped).
+  testing::WriteFileOrDie(dir_.Sub("policy.yaml"),
+                          "apiVersion: audit.k8s.io/v1\n"
+                          "kind: Policy\n"
+                          "rules:\n"
+                          "  - level: None\n"
+                          "    verbs: [get]\n"
+                          "  - level: Metadata\n");
+  ServerConfig config = testing::TestConfig(dir_.Sub("data"));
+  config.audit_policy = dir_.Sub("policy.yaml");
+  Start(config);
+  std::string del = testing::MakeEventJson("p-del", 1, "team-a", "delete");
+  // A Request-level delete with a body: stored without it.
+  del.replace(del.find("\"level\":\"Metadata\""), 18, "\"level\":\"Request\"");
+  del.insert(del.size() - 1, ",\"requestObject\":{\"kind\":\"DeleteOptions\"}");
+  std::vector<std::string> items = {testing::MakeEventJson("p-get", 2, "team-a", "get"), del};
+  auto r = testing::PostWebhook(http_, "/ingest/prod/c1", testing::MakeEventList(items));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "{\"stored\":1,\"duplicates\":0,\"quarantined\":0,\"filtered\":1}\n");
+  std::multiset<std::string> ids = StopAndRead();
+  EXPECT_EQ(ids, (std::multiset<std::string>{"p-del"}));
+}
+
+TEST_F(WebhookTest, BadPolicyFileRefusesToStart) {
+  testing::WriteFileOrDie(dir_.Sub("policy.yaml"), "kind: Policy\nrules:\n  - levl: None\n");
+  ServerConfig config = testing::TestConfig(dir_.Sub("data"));
+  config.audit_policy = dir_.Sub("policy.yaml");
+  EXPECT_THAT(Server::Start(config).status(),
+              testing::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("policy.yaml")));
 }
 
 TEST_F(WebhookTest, BadTlsFilesRefuseToStart) {
