@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <memory>
 #include <numeric>
 
 #include "absl/container/flat_hash_map.h"
@@ -56,7 +57,11 @@ absl::Status Corrupt(std::string_view what) {
 }
 
 void Compress(std::string_view raw, int level, std::string* out, uint8_t* compression) {
-  thread_local ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  struct FreeCCtx {
+    void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+  };
+  thread_local std::unique_ptr<ZSTD_CCtx, FreeCCtx> owned(ZSTD_createCCtx());
+  ZSTD_CCtx* cctx = owned.get();
   size_t bound = ZSTD_compressBound(raw.size());
   out->resize(bound);
   size_t n = ZSTD_compressCCtx(cctx, out->data(), bound, raw.data(), raw.size(), level);
@@ -76,7 +81,11 @@ absl::StatusOr<std::string> Decompress(std::string_view stored, uint8_t compress
     return std::string(stored);
   }
   if (compression != kCompZstd) return Corrupt("unknown compression");
-  thread_local ZSTD_DCtx* dctx = ZSTD_createDCtx();
+  struct FreeDCtx {
+    void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+  };
+  thread_local std::unique_ptr<ZSTD_DCtx, FreeDCtx> owned(ZSTD_createDCtx());
+  ZSTD_DCtx* dctx = owned.get();
   std::string out(raw_len, '\0');
   size_t n = ZSTD_decompressDCtx(dctx, out.data(), raw_len, stored.data(), stored.size());
   if (ZSTD_isError(n) || n != raw_len) return Corrupt("zstd frame");
