@@ -437,6 +437,33 @@ TEST(StoreTest, FlushMergesSmallSegmentsLosslessly) {
   EXPECT_EQ(Jsons(rows), Jsons(all));
 }
 
+TEST(StoreTest, NamespacesThatArePrefixesOrHoldNulStayApart) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  Environment* prod = store->Find("prod");
+  std::vector<std::string> nss = {"a", std::string("a\0", 2), std::string("a\0b", 3), "ab", ""};
+  std::vector<Event> events;
+  for (size_t i = 0; i < nss.size(); ++i) {
+    events.push_back(SimpleEvent(absl::StrCat("id-", i), kDay0 + 10, nss[i]));
+  }
+  ASSERT_OK(prod->Append(events, nullptr));
+  auto reader = prod->NewReader();
+  for (size_t i = 0; i < nss.size(); ++i) {
+    ScanRange range;
+    range.namespaces = {nss[i]};
+    std::vector<Row> rows = ScanAll(reader.get(), range);
+    ASSERT_EQ(rows.size(), 1u) << i;
+    EXPECT_EQ(rows[0].audit_id, absl::StrCat("id-", i));
+    EXPECT_EQ(rows[0].ns, nss[i]);
+  }
+  // Deleting one namespace's range leaves its prefix relatives alone.
+  std::vector<std::string> victim = {std::string("a\0", 2)};
+  ASSERT_OK(prod->DeleteRange(kDay0, kDay0 + kMicrosPerDay, victim));
+  std::set<std::string> left;
+  for (const Row& r : ScanAll(prod->NewReader().get(), ScanRange())) left.insert(r.audit_id);
+  EXPECT_EQ(left, (std::set<std::string>{"id-0", "id-2", "id-3", "id-4"}));
+}
+
 TEST(StoreTest, ConcurrentWritersAndReaders) {
   TempDir dir;
   auto store = OpenStore(dir);
