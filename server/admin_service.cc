@@ -80,7 +80,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Stats(grpc::CallbackServerContext* c
       storage::Environment* env = ctx.store->Find(name);
       absl::StatusOr<storage::EnvironmentStats> st = env->Stats();
       if (!st.ok()) return st.status();
-      FillStats(*st, "", response->add_environments());
+      auto dir = ctx.env_dirs.find(name);
+      FillStats(*st, dir == ctx.env_dirs.end() ? "" : dir->second, response->add_environments());
     }
     return absl::OkStatus();
   });

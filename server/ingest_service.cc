@@ -43,11 +43,15 @@ class IngestReactor : public grpc::ServerReadReactor<kq::v1::IngestRequest> {
     }
     IngestPipeline::Ticket ticket = ctx_.pipeline->TryAdmit();
     if (!ticket) {
+      if (ctx_.draining->load()) {
+        ctx_.metrics->AddRejected("grpc", "UNAVAILABLE");
+        Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                            "kqd is shutting down; retry against the restarted server"));
+        return;
+      }
       ctx_.metrics->AddRejected("grpc", "RESOURCE_EXHAUSTED");
-      Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          ctx_.draining->load()
-                              ? "kqd is shutting down; retry against the restarted server"
-                              : "ingest queue full; retry after 1s"));
+      Finish(
+          grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "ingest queue full; retry after 1s"));
       return;
     }
     auto shared_ticket = std::make_shared<IngestPipeline::Ticket>(std::move(ticket));

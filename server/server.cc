@@ -67,6 +67,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   ctx.hub = s->hub_.get();
   ctx.clock = clock;
   ctx.max_rows = config.max_rows;
+  for (const auto& e : config.environments) {
+    ctx.env_dirs[e.name] = e.dir.empty() ? absl::StrCat(config.data_dir, "/", e.name) : e.dir;
+  }
   ctx.ready = &s->ready_;
   ctx.draining = &s->draining_;
   s->ingest_service_ = std::make_unique<IngestServiceImpl>(ctx);

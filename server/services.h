@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -37,6 +38,8 @@ struct ServiceContext {
   TailHub* hub = nullptr;
   Clock* clock = Clock::Real();
   uint64_t max_rows = 1'000'000;
+  // Environment name -> its data directory, for Stats.
+  std::map<std::string, std::string> env_dirs;
   const std::atomic<bool>* ready = nullptr;
   const std::atomic<bool>* draining = nullptr;
 };

@@ -253,6 +253,40 @@ TEST_F(GrpcTest, TailReceivesEventsIngestedAfterItStarted) {
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
 }
 
+TEST_F(GrpcTest, ConcurrentQueriesWhileIngesting) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> query_errors{0}, queries{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        QueryResult r = RunQuery("events | summarize n = count() by verb");
+        if (!r.status.ok()) query_errors++;
+        queries++;
+      }
+    });
+  }
+  auto http = server_->http_address();
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&, t] {
+      for (int b = 0; b < 10; ++b) {
+        auto body = testing::MakeEventList(testing::MakeEvents(absl::StrCat("w", t, "-", b), 40));
+        EXPECT_EQ(testing::PostWebhook(http, "/ingest/prod/c1", body).status, 200);
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  stop.store(true);
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(query_errors.load(), 0);
+  EXPECT_GT(queries.load(), 0);
+  QueryResult count = RunQuery("events | count");
+  ASSERT_TRUE(count.status.ok());
+  ASSERT_EQ(count.rows.size(), 1u);
+  EXPECT_EQ(count.rows[0].values(0).int_value(), 4 * 10 * 40);
+}
+
 TEST_F(GrpcTest, TailRefusesNonFilterStages) {
   grpc::ClientContext ctx;
   kq::v1::TailRequest req;
@@ -275,7 +309,10 @@ TEST_F(GrpcTest, AdminStatsHealthVersion) {
     ASSERT_EQ(resp.environments_size(), 2);
     uint64_t dev_events = 0;
     for (const auto& e : resp.environments()) {
-      if (e.env() == "dev") dev_events = e.events();
+      if (e.env() == "dev") {
+        dev_events = e.events();
+        EXPECT_EQ(e.dir(), dir_.Sub("data") + "/dev");
+      }
     }
     EXPECT_EQ(dev_events, 4u);
   }
