@@ -83,10 +83,7 @@ absl::StatusOr<uint64_t> EnvironmentImpl::MergeSmallSegments(bool all) {
                   std::move(blobs);
             }
           }
-          for (size_t r = 0; r < decoded.rows; ++r) {
-            KQ_ASSIGN_OR_RETURN(Event e, RowToEvent(decoded, r, name_));
-            builder.Add(e);
-          }
+          builder.AddRows(decoded);
           raw_bytes += picked[i]->summary.raw_bytes;
           (void)batch.Delete(handles_[kSegments], key);
           (void)batch.Delete(handles_[kSummaries], key);

@@ -143,6 +143,21 @@ class ListBuilder {
       items_.push_back(it->second);
     }
   }
+  // Row `row` of a decoded list column.
+  void AddRow(const ListColumn& col, bool present, size_t row) {
+    starts_.push_back(static_cast<uint32_t>(items_.size()));
+    if (!present) {
+      counts_.push_back(kNullCode);
+      return;
+    }
+    counts_.push_back(col.offsets[row + 1] - col.offsets[row]);
+    for (uint32_t i = col.offsets[row]; i < col.offsets[row + 1]; ++i) {
+      const std::string& s = col.dict[col.codes[i]];
+      auto [it, inserted] = index_.try_emplace(s, static_cast<uint32_t>(dict_.size()));
+      if (inserted) dict_.push_back(s);
+      items_.push_back(it->second);
+    }
+  }
   void Encode(const std::vector<uint32_t>& perm, std::string* out) const {
     PutVarint64(out, dict_.size());
     for (const auto& s : dict_) PutLengthPrefixed(out, s);
@@ -313,6 +328,45 @@ void SegmentBuilder::Add(const Event& e) {
   m.rest.Add(std::string_view(m.scratch));
   m.request_bodies.Add(e.request_object);
   m.response_bodies.Add(e.response_object);
+}
+
+void SegmentBuilder::AddRows(const DecodedRows& d) {
+  Impl& m = *impl_;
+  auto add_dict = [&](uint32_t id, const StringColumn& col, size_t r) {
+    DictBuilder& b = m.dicts[DictIndex(id)];
+    if (col.codes[r] == kNullCode) {
+      b.AddNull();
+    } else {
+      b.Add(std::string_view(col.dict[col.codes[r]]));
+    }
+  };
+  for (size_t r = 0; r < d.rows; ++r) {
+    ++m.rows;
+    for (int c = 0; c < 3; ++c) {
+      m.ints[c].push_back(d.ints[c].values[r]);
+      m.int_present[c].push_back(d.ints[c].present[r]);
+    }
+    for (uint32_t id = 3; id <= 18; ++id) add_dict(id, d.strings[id], r);
+    add_dict(static_cast<uint32_t>(InternalColumn::kResponseStatus), d.response_status, r);
+    add_dict(static_cast<uint32_t>(InternalColumn::kAnnotations), d.annotations, r);
+    add_dict(static_cast<uint32_t>(InternalColumn::kUserExtra), d.user_extra, r);
+    add_dict(static_cast<uint32_t>(InternalColumn::kUserUid), d.user_uid, r);
+    m.groups.AddRow(d.groups, d.groups_present[r], r);
+    m.source_ips.AddRow(d.source_ips, d.source_ips_present[r], r);
+    if (d.rest.present[r]) {
+      m.rest.Add(d.rest.Get(r));
+    } else {
+      m.rest.AddNull();
+    }
+    for (auto [bodies, builder] : {std::pair{&d.request_bodies, &m.request_bodies},
+                                   std::pair{&d.response_bodies, &m.response_bodies}}) {
+      if (bodies->has_value() && (*bodies)->present[r]) {
+        builder->Add((*bodies)->Get(r));
+      } else {
+        builder->AddNull();
+      }
+    }
+  }
 }
 
 EncodedSegment SegmentBuilder::Finish() {

@@ -51,6 +51,8 @@ struct EncodedSegment {
   Summary summary;
 };
 
+struct DecodedRows;
+
 // Collects events and encodes them as one segment. The env attribution is not stored.
 class SegmentBuilder {
  public:
@@ -61,6 +63,9 @@ class SegmentBuilder {
   SegmentBuilder& operator=(const SegmentBuilder&) = delete;
 
   void Add(const Event& event);
+  // Adds every row of a decoded segment (bodies from rows.*_bodies), column by column, without
+  // rebuilding Events: how merges copy segments. The summary's raw_bytes does not count them.
+  void AddRows(const DecodedRows& rows);
   size_t rows() const;
   // Encodes the rows added so far, sorted by requestReceivedTimestamp, and resets the builder.
   EncodedSegment Finish();
