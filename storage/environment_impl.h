@@ -70,7 +70,8 @@ class EnvironmentImpl : public Environment {
   [[nodiscard]] absl::Status OpenDb(const SharedResources& shared);
   [[nodiscard]] absl::Status Recover();
   [[nodiscard]] absl::Status Write(rocksdb::WriteBatch* batch);
-  // Marks every summary in the range (and namespaces) and applies `edit` in one batch.
+  // Calls on_group once ("" prefix when `namespaces` is empty, else per (bucket, namespace)
+  // present) and on_summary (may be empty) per summary in the range; writes one batch.
   [[nodiscard]] absl::Status ForEachGroup(
       TimeMicros from, TimeMicros to, std::span<const std::string> namespaces,
       const std::function<void(const std::string& prefix, rocksdb::WriteBatch*)>& on_group,

@@ -468,6 +468,7 @@ absl::Status EnvironmentImpl::ForEachGroup(
   PutTimeKey(&hi, to);
   rocksdb::WriteBatch batch;
   if (namespaces.empty()) on_group("", &batch);
+  if (namespaces.empty() && !on_summary) return Write(&batch);  // nothing to visit
   rocksdb::Slice upper(hi);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper;
@@ -487,7 +488,7 @@ absl::Status EnvironmentImpl::ForEachGroup(
       if (prefix != last_prefix) on_group(prefix, &batch);
       last_prefix = prefix;
     }
-    on_summary(key, it->value().ToString(), &batch);
+    if (on_summary) on_summary(key, it->value().ToString(), &batch);
   }
   KQ_RETURN_IF_ERROR(FromRocks(it->status(), dir_));
   return Write(&batch);
@@ -539,7 +540,7 @@ absl::Status EnvironmentImpl::DeleteRange(TimeMicros from, TimeMicros to,
           }
         }
       },
-      [](const std::string&, std::string, rocksdb::WriteBatch*) {});
+      nullptr);
 }
 
 absl::Status EnvironmentImpl::Flush() {
