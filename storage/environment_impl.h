@@ -25,6 +25,11 @@ class WriteBufferManager;
 
 namespace kq::storage {
 
+// zstd levels: appends write quickly (their small segments are merged later); merges, which
+// run in the background and write what stays, compress harder.
+inline constexpr int kAppendZstdLevel = 1;
+inline constexpr int kMergeZstdLevel = 6;
+
 // Converts a RocksDB status once, at the edge; corruption becomes DataLoss naming `context`.
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view context);
 

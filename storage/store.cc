@@ -327,7 +327,7 @@ absl::Status EnvironmentImpl::Append(std::span<const Event> events, AppendResult
     if (a.bucket != b.bucket) return a.bucket < b.bucket;
     return *a.ns < *b.ns;
   });
-  SegmentBuilder builder;
+  SegmentBuilder builder(kAppendZstdLevel);
   size_t group_start = 0;
   for (size_t i = 0; i <= slots.size(); ++i) {
     bool boundary = i == slots.size();
