@@ -46,12 +46,36 @@ IngestPipeline::IngestPipeline(storage::Store* store, Metrics* metrics, TailHub*
       queue_depth_(static_cast<int64_t>(queue_depth)),
       clock_(clock) {}
 
+void IngestPipeline::Release() {
+  {
+    std::lock_guard<std::mutex> lock(slot_mu_);
+    in_flight_.fetch_sub(1);
+    metrics_->queue_depth.fetch_sub(1);
+  }
+  slot_free_.notify_one();
+}
+
+void IngestPipeline::Close() {
+  {
+    std::lock_guard<std::mutex> lock(slot_mu_);
+    closed_.store(true);
+  }
+  slot_free_.notify_all();
+}
+
+IngestPipeline::Ticket IngestPipeline::Admit(std::chrono::milliseconds wait) {
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  std::unique_lock<std::mutex> lock(slot_mu_);
+  while (true) {
+    Ticket t = TryAdmit();
+    if (t || closed_.load()) return t;
+    if (slot_free_.wait_until(lock, deadline) == std::cv_status::timeout) return TryAdmit();
+  }
+}
+
 IngestPipeline::Ticket& IngestPipeline::Ticket::operator=(Ticket&& other) noexcept {
   if (this != &other) {
-    if (owner_ != nullptr) {
-      owner_->in_flight_.fetch_sub(1);
-      owner_->metrics_->queue_depth.fetch_sub(1);
-    }
+    if (owner_ != nullptr) owner_->Release();
     owner_ = other.owner_;
     other.owner_ = nullptr;
   }
@@ -59,10 +83,7 @@ IngestPipeline::Ticket& IngestPipeline::Ticket::operator=(Ticket&& other) noexce
 }
 
 IngestPipeline::Ticket::~Ticket() {
-  if (owner_ != nullptr) {
-    owner_->in_flight_.fetch_sub(1);
-    owner_->metrics_->queue_depth.fetch_sub(1);
-  }
+  if (owner_ != nullptr) owner_->Release();
 }
 
 IngestPipeline::Ticket IngestPipeline::TryAdmit() {

@@ -13,8 +13,11 @@
 #define KQ_SERVER_INGEST_PIPELINE_H_
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,6 +80,9 @@ class IngestPipeline {
   // An empty (false) ticket when `queue_depth` batches are already in flight or the pipeline
   // is closed.
   Ticket TryAdmit();
+  // As TryAdmit, but waits up to `wait` for a slot (for sources that can apply backpressure,
+  // such as a gRPC stream). Blocks the calling thread: never call it on a reactor.
+  Ticket Admit(std::chrono::milliseconds wait);
 
   // Decodes `text` and stores its events into `env`, attributed to `cluster`. Quarantine
   // records get the source "<source> item <i>" (EventList) or "<source> line <n>" (lines,
@@ -96,7 +102,7 @@ class IngestPipeline {
                                          uint64_t first_item, IngestStats* stats);
 
   // Stops admitting new batches (TryAdmit fails); batches already admitted finish.
-  void Close() { closed_.store(true); }
+  void Close();
   // Batches admitted and not yet released.
   int64_t in_flight() const { return in_flight_.load(); }
   storage::Store* store() const { return store_; }
@@ -114,7 +120,11 @@ class IngestPipeline {
   const int64_t queue_depth_;
   Clock* clock_;
   std::shared_ptr<retention::PolicyApplier> policy_;
+  void Release();
+
   std::atomic<int64_t> in_flight_{0};
+  std::mutex slot_mu_;
+  std::condition_variable slot_free_;
   std::atomic<bool> closed_{false};
 };
 

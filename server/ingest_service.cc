@@ -1,3 +1,4 @@
+#include <chrono>
 #include <mutex>
 #include <vector>
 
@@ -13,6 +14,8 @@ grpc::Status ToGrpc(const absl::Status& status) {
 }
 
 namespace {
+
+constexpr std::chrono::milliseconds kAdmitWait{30'000};
 
 // One client-streaming Ingest call: read a batch, store it on the ingest pool, read the next.
 // Only one batch of a call is in the pipeline at a time, so order within a stream is kept.
@@ -41,23 +44,21 @@ class IngestReactor : public grpc::ServerReadReactor<kq::v1::IngestRequest> {
                           "IngestRequest.env is required in the first message (e.g. \"prod\")"));
       return;
     }
-    IngestPipeline::Ticket ticket = ctx_.pipeline->TryAdmit();
-    if (!ticket) {
-      if (ctx_.draining->load()) {
-        ctx_.metrics->AddRejected("grpc", "UNAVAILABLE");
-        Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                            "kqd is shutting down; retry against the restarted server"));
+    // Waiting for a slot blocks, so it happens on the ingest pool; the stream is not read
+    // meanwhile, which is the backpressure the client sees.
+    bool submitted = ctx_.ingest_pool->Submit([this] {
+      IngestPipeline::Ticket ticket = ctx_.pipeline->Admit(kAdmitWait);
+      if (!ticket) {
+        bool draining = ctx_.draining->load();
+        ctx_.metrics->AddRejected("grpc", draining ? "UNAVAILABLE" : "RESOURCE_EXHAUSTED");
+        Finish(draining ? grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                       "kqd is shutting down; retry against the restarted server")
+                        : grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                       "ingest queue full for 30s; retry later"));
         return;
       }
-      ctx_.metrics->AddRejected("grpc", "RESOURCE_EXHAUSTED");
-      Finish(
-          grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "ingest queue full; retry after 1s"));
-      return;
-    }
-    auto shared_ticket = std::make_shared<IngestPipeline::Ticket>(std::move(ticket));
-    bool submitted = ctx_.ingest_pool->Submit([this, shared_ticket]() mutable {
       absl::Status s = Process();
-      shared_ticket.reset();
+      ticket = IngestPipeline::Ticket();
       if (!s.ok()) {
         Finish(ToGrpc(s));
         return;

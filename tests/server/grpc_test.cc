@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "server/ingest_pipeline.h"
 #include "server/server.h"
 #include "tests/server/live_util.h"
 #include "tests/server/test_events.h"
@@ -285,6 +286,31 @@ TEST_F(GrpcTest, ConcurrentQueriesWhileIngesting) {
   ASSERT_TRUE(count.status.ok());
   ASSERT_EQ(count.rows.size(), 1u);
   EXPECT_EQ(count.rows[0].values(0).int_value(), 4 * 10 * 40);
+}
+
+TEST(GrpcBackpressureTest, IngestWaitsForRoomInsteadOfFailing) {
+  testing::TempDir dir;
+  ServerConfig config = testing::TestConfig(dir.Sub("data"));
+  config.queue_depth = 1;
+  ASSERT_OK_AND_ASSIGN(auto server, Server::Start(config));
+  IngestPipeline::Ticket held = server->pipeline()->TryAdmit();
+  ASSERT_TRUE(held);
+  auto stub = kq::v1::IngestService::NewStub(testing::Connect(server->grpc_address()));
+  grpc::ClientContext ctx;
+  kq::v1::IngestResponse response;
+  auto writer = stub->Ingest(&ctx, &response);
+  kq::v1::IngestRequest req;
+  req.set_env("prod");
+  for (const auto& e : testing::MakeEvents("bp", 5)) req.add_events(e);
+  ASSERT_TRUE(writer->Write(req));
+  writer->WritesDone();
+  // The batch cannot be admitted while the one slot is held; releasing it lets it through.
+  std::thread release([&] { held = IngestPipeline::Ticket(); });
+  grpc::Status s = writer->Finish();
+  release.join();
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(response.stored(), 5u);
+  EXPECT_OK(server->Drain());
 }
 
 TEST_F(GrpcTest, TailRefusesNonFilterStages) {
