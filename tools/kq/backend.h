@@ -39,8 +39,11 @@ class Backend {
  public:
   virtual ~Backend() = default;
 
+  // `max_rows` 0 keeps the default limit (1,000,000); commands that read every event (policy
+  // simulate) raise it.
   [[nodiscard]] virtual absl::Status Query(const std::string& text, const std::string& env,
-                                           query::RowSink& sink, query::QueryStats* stats) = 0;
+                                           query::RowSink& sink, query::QueryStats* stats,
+                                           uint64_t max_rows = 0) = 0;
   [[nodiscard]] virtual absl::StatusOr<std::string> Explain(const std::string& text,
                                                             const std::string& env) = 0;
   // Streams events matching `text` (a where-pipeline) as they arrive, until `sink` fails or

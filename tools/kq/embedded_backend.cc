@@ -39,9 +39,10 @@ class EmbeddedBackend : public Backend {
   }
 
   absl::Status Query(const std::string& text, const std::string& env, query::RowSink& sink,
-                     query::QueryStats* stats) override {
+                     query::QueryStats* stats, uint64_t max_rows) override {
     query::QueryOptions options;
     options.default_env = env;
+    if (max_rows > 0) options.max_rows = max_rows;
     return query::RunQuery(readers_, text, options, sink, stats);
   }
 

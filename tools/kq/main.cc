@@ -7,6 +7,7 @@
 
 #include "tools/gen/gen_command.h"
 #include "tools/kq/commands.h"
+#include "tools/kq/policy_commands.h"
 #include "tools/kq/shell.h"
 
 namespace {
@@ -120,6 +121,31 @@ int main(int argc, char** argv) {
   set_context->add_option("--tls-cert", new_context.tls_cert, "Client certificate file");
   set_context->add_option("--tls-key", new_context.tls_key, "Client key file");
 
+  std::string lint_format = "table";
+  SimulateArgs simulate_args;
+  CLI::App* policy_cmd =
+      app.add_subcommand("policy", "Tune a kube-apiserver audit Policy (audit.k8s.io/v1)");
+  policy_cmd->require_subcommand(1);
+  CLI::App* lint_cmd = policy_cmd->add_subcommand(
+      "lint", "Rules that never match, unknown verbs or resources, a missing catch-all");
+  lint_cmd->footer(
+      "Exit code 1 when there are findings.\nExample: kq policy lint audit-policy.yaml");
+  lint_cmd->add_option("POLICY", simulate_args.policy_file, "Policy file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  lint_cmd->add_option("--format", lint_format, "table or json")
+      ->check(CLI::IsMember({"table", "json"}));
+  CLI::App* simulate_cmd = policy_cmd->add_subcommand(
+      "simulate", "What a policy would keep and drop of the stored events, rule by rule");
+  simulate_cmd->footer("Example: kq policy simulate --env prod --since 7d audit-policy.yaml");
+  simulate_cmd->add_option("POLICY", simulate_args.policy_file, "Policy file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  simulate_cmd->add_option("--env", simulate_args.env, "Environment (default: the context's)");
+  simulate_cmd->add_option("--since", simulate_args.since, "Only events this recent, e.g. 7d");
+  simulate_cmd->add_option("--format", simulate_args.format, "table or json")
+      ->check(CLI::IsMember({"table", "json"}));
+
   kq::AddGenCommand(app);
 
   try {
@@ -134,6 +160,7 @@ int main(int argc, char** argv) {
   if (get_contexts->parsed()) return RunGetContexts();
   if (use_context->parsed()) return RunUseContext(use_name);
   if (set_context->parsed()) return RunSetContext(new_context);
+  if (lint_cmd->parsed()) return RunPolicyLint(simulate_args.policy_file, lint_format);
   for (CLI::App* sub : app.get_subcommands()) {
     if (sub->get_name() == "gen") return kExitOk;  // ran in its callback
   }
@@ -149,5 +176,6 @@ int main(int argc, char** argv) {
   if (stats_cmd->parsed()) return RunStatsCommand(session, stats_env, stats_format);
   if (q_list->parsed()) return RunQuarantineList(session, q_env, q_limit);
   if (q_show->parsed()) return RunQuarantineShow(session, q_env, q_id);
+  if (simulate_cmd->parsed()) return RunPolicySimulate(session, simulate_args);
   return RunShell(session);
 }

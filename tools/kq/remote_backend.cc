@@ -111,11 +111,12 @@ class RemoteBackend : public Backend {
         admin_(v1::AdminService::NewStub(channel)) {}
 
   absl::Status Query(const std::string& text, const std::string& env, query::RowSink& sink,
-                     query::QueryStats* stats) override {
+                     query::QueryStats* stats, uint64_t max_rows) override {
     grpc::ClientContext context;
     v1::QueryRequest request;
     request.set_query(text);
     request.set_default_env(env);
+    request.set_max_rows(max_rows);
     auto reader = query_->Query(&context, request);
     absl::Status drained = Drain(*reader, sink, stats);
     if (!drained.ok()) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/strings.h"
@@ -21,6 +22,7 @@ namespace {
 
 constexpr int kHistoryLines = 2000;
 constexpr size_t kValuesPerField = 200;
+constexpr size_t kEventsSampled = 100000;
 
 constexpr char kHelp[] = R"(Type a query and press Enter; it may span lines (a line ending in
 `|` continues; an empty line or `;` ends it). Tab completes keywords, functions, fields and
@@ -184,8 +186,9 @@ void RebuildWords(Session& session, std::vector<std::string>* words) {
   if (backend.ok()) {
     for (const char* field : {"ns", "user", "resource", "verb", "cluster"}) {
       ValueCollector collector(&all);
-      std::string q = std::string("events | where time > ago(7d) | distinct ") + field +
-                      " | take " + std::to_string(kValuesPerField);
+      // The newest events say best what people are looking at now.
+      std::string q = absl::StrCat("events | sort by time desc | take ", kEventsSampled,
+                                   " | distinct ", field, " | take ", kValuesPerField);
       (*backend)->Query(q, session.target().env, collector, nullptr).IgnoreError();
     }
   }
@@ -247,11 +250,11 @@ int RunShell(Session& session) {
     std::string trimmed(absl::StripAsciiWhitespace(line));
     if (statement.empty() && trimmed.empty()) continue;
     if (statement.empty() && trimmed.starts_with(".")) {
-      add_history(trimmed.c_str());
       std::vector<std::string> parts = absl::StrSplit(trimmed, absl::MaxSplits(' ', 1));
       std::string arg = parts.size() > 1 ? std::string(absl::StripAsciiWhitespace(parts[1])) : "";
       const std::string& cmd = parts[0];
       if (cmd == ".quit" || cmd == ".exit") break;
+      add_history(trimmed.c_str());
       if (cmd == ".help") {
         std::puts(kHelp);
       } else if (cmd == ".format") {
@@ -301,7 +304,10 @@ int RunShell(Session& session) {
     std::string text(absl::StripAsciiWhitespace(statement));
     statement.clear();
     if (text.empty()) continue;
-    add_history(text.c_str());
+    // One history line per statement, so Up recalls a multi-line query whole.
+    std::string one_line = text;
+    std::replace(one_line.begin(), one_line.end(), '\n', ' ');
+    add_history(one_line.c_str());
     RunQueryCommand(session, QueryArgs{text, "", format, timing});
   }
   write_history(history.c_str());

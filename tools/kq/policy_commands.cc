@@ -1,0 +1,100 @@
+#include "tools/kq/policy_commands.h"
+
+#include <cstdio>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "common/json_escape.h"
+#include "common/strings.h"
+#include "common/time.h"
+#include "retention/policy.h"
+#include "retention/policy_lint.h"
+#include "retention/policy_simulate.h"
+#include "tools/kq/commands.h"
+
+namespace kq::cli {
+namespace {
+
+// Feeds the "_event" column of a whole-event result into a simulation.
+class SimulationSink : public query::RowSink {
+ public:
+  explicit SimulationSink(retention::PolicySimulation* simulation) : simulation_(simulation) {}
+
+  absl::Status OnSchema(const std::vector<query::ColumnInfo>& columns) override {
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (columns[i].type == query::ValueType::kEvent) event_column_ = i;
+    }
+    if (event_column_ == kNone) {
+      return absl::InternalError("the event query did not return whole events");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status OnRows(std::span<const query::Row> rows) override {
+    for (const query::Row& row : rows) {
+      if (const auto* json = std::get_if<query::Json>(&row[event_column_])) {
+        simulation_->AddEventJson(json->text);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  static constexpr size_t kNone = std::numeric_limits<size_t>::max();
+  retention::PolicySimulation* simulation_;
+  size_t event_column_ = kNone;
+};
+
+}  // namespace
+
+int RunPolicyLint(const std::string& policy_file, const std::string& format) {
+  absl::StatusOr<retention::Policy> policy = retention::Policy::LoadFile(policy_file);
+  if (!policy.ok()) return ReportError(policy.status());
+  std::vector<retention::LintFinding> findings = retention::LintPolicy(*policy);
+  if (format == "json") {
+    std::string out = "[";
+    for (size_t i = 0; i < findings.size(); ++i) {
+      const retention::LintFinding& f = findings[i];
+      absl::StrAppend(&out, i ? ",\n" : "\n", "{\"kind\":\"", Sv(retention::LintKindName(f.kind)),
+                      "\",\"rule\":", f.rule < 0 ? "null" : absl::StrCat(f.rule),
+                      ",\"line\":", f.line, ",\"message\":", JsonQuote(f.message), "}");
+    }
+    out += findings.empty() ? "]\n" : "\n]\n";
+    std::fputs(out.c_str(), stdout);
+  } else {
+    for (const retention::LintFinding& f : findings) {
+      std::printf("%s: %s\n", std::string(retention::LintKindName(f.kind)).c_str(),
+                  f.message.c_str());
+    }
+    std::fprintf(stderr, "%s: %zu finding%s\n", policy_file.c_str(), findings.size(),
+                 findings.size() == 1 ? "" : "s");
+  }
+  return findings.empty() ? kExitOk : kExitError;
+}
+
+int RunPolicySimulate(Session& session, const SimulateArgs& args) {
+  absl::StatusOr<retention::Policy> policy = retention::Policy::LoadFile(args.policy_file);
+  if (!policy.ok()) return ReportError(policy.status());
+  std::string text = "events";
+  if (!args.since.empty()) {
+    absl::StatusOr<TimeMicros> since = ParseDuration(args.since);
+    if (!since.ok()) return ReportError(since.status()), kExitUsage;
+    text = absl::StrCat("events | where time >= ago(", FormatDuration(*since), ")");
+  }
+  absl::StatusOr<Backend*> backend = session.backend();
+  if (!backend.ok()) return ReportError(backend.status());
+  retention::PolicySimulation simulation(*policy);
+  SimulationSink sink(&simulation);
+  std::string env = args.env.empty() ? session.target().env : args.env;
+  absl::Status status =
+      (*backend)->Query(text, env, sink, nullptr, std::numeric_limits<int64_t>::max());
+  if (!status.ok()) return ReportError(status);
+  retention::SimulationReport report = simulation.Report();
+  std::string out = args.format == "json" ? retention::SimulationJson(report)
+                                          : retention::FormatSimulation(*policy, report);
+  std::fputs(out.c_str(), stdout);
+  if (!out.empty() && out.back() != '\n') std::fputc('\n', stdout);
+  return kExitOk;
+}
+
+}  // namespace kq::cli

@@ -1,0 +1,27 @@
+// `kq policy lint` and `kq policy simulate`: tuning a kube-apiserver audit Policy before it is
+// rolled out (docs/policy.md).
+#ifndef KQ_TOOLS_KQ_POLICY_COMMANDS_H_
+#define KQ_TOOLS_KQ_POLICY_COMMANDS_H_
+
+#include <string>
+
+#include "tools/kq/session.h"
+
+namespace kq::cli {
+
+// Prints the findings (table or json); exit 0 when there are none, 1 when there are some.
+int RunPolicyLint(const std::string& policy_file, const std::string& format);
+
+struct SimulateArgs {
+  std::string policy_file;
+  std::string env;    // empty: the session's
+  std::string since;  // a duration ("7d"); empty: every stored event
+  std::string format = "table";
+};
+// Reads the stored events (over the query API, so it works embedded and against kqd) and
+// prints, rule by rule, events matched, bytes now and after, and share of the total.
+int RunPolicySimulate(Session& session, const SimulateArgs& args);
+
+}  // namespace kq::cli
+
+#endif  // KQ_TOOLS_KQ_POLICY_COMMANDS_H_
