@@ -15,7 +15,7 @@
 
 namespace kq::server {
 
-inline constexpr size_t kMaxPendingEvents = 100'000;
+inline constexpr size_t kMaxPendingEvents = 10'000;
 
 // Validates the request (only `where` stages after the source) and starts the stream.
 grpc::ServerWriteReactor<kq::v1::QueryResponse>* StartTail(const ServiceContext& ctx,
