@@ -66,10 +66,20 @@ class PtyChild {
     return true;
   }
 
+  // Waits up to 20 s for the child to exit (reading its output meanwhile so it never blocks
+  // on a full pty); kills it after that. Returns its exit code, -1 if it had to be killed.
   int Wait() {
     int status = 0;
-    // Drain output so the child never blocks on a full pty.
-    while (waitpid(pid_, &status, WNOHANG) == 0) WaitFor("\x01never", 0, std::chrono::seconds(1));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return -1;
+      }
+      WaitFor("\x01never", 0, std::chrono::seconds(1));
+    }
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
@@ -122,7 +132,7 @@ TEST(ShellPtyTest, CompletesRunsMultiLineQueriesAndKeepsHistory) {
     size_t mark = shell.screen().size();
     shell.Type("\x1b[A\r");
     ASSERT_TRUE(shell.WaitFor("300", mark)) << shell.screen();
-    shell.Type("\x04");  // Ctrl-D leaves
+    shell.Type(".quit\r");
     EXPECT_EQ(shell.Wait(), 0);
   }
 }
