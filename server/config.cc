@@ -222,6 +222,19 @@ const std::vector<Option>& Table() {
         "apiserver's client-certificate in its webhook kubeconfig). Default none."},
        SetString(&ServerConfig::tls_client_ca, true),
        [](const ServerConfig& c) { return Quote(c.tls_client_ca); }},
+      {{"grpc-tls-cert", "FILE", "a PEM file",
+        "Server certificate for the gRPC listener; with grpc-tls-key, serves gRPC over TLS. "
+        "Default none (plain gRPC: keep the listener on a trusted network)."},
+       SetString(&ServerConfig::grpc_tls_cert, true),
+       [](const ServerConfig& c) { return Quote(c.grpc_tls_cert); }},
+      {{"grpc-tls-key", "FILE", "a PEM file", "Private key of grpc-tls-cert. Default none."},
+       SetString(&ServerConfig::grpc_tls_key, true),
+       [](const ServerConfig& c) { return Quote(c.grpc_tls_key); }},
+      {{"grpc-tls-client-ca", "FILE", "a PEM file",
+        "CA bundle; when set, gRPC clients (kq) must present a certificate signed by it. "
+        "Default none."},
+       SetString(&ServerConfig::grpc_tls_client_ca, true),
+       [](const ServerConfig& c) { return Quote(c.grpc_tls_client_ca); }},
       {{"tail", "ENV/CLUSTER=GLOB", "env must be configured",
         "Audit log files to follow (--audit-log-path of an apiserver), through rotation. "
         "Repeat for several. YAML: tail: [{env, cluster, glob}].",
@@ -433,6 +446,12 @@ absl::Status Validate(const ServerConfig& c) {
   }
   if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
     return Bad(absl::StrCat(where, "tls-client-ca needs tls-cert and tls-key (HTTPS)"));
+  }
+  if (c.grpc_tls_cert.empty() != c.grpc_tls_key.empty()) {
+    return Bad(absl::StrCat(where, "grpc-tls-cert and grpc-tls-key must be given together"));
+  }
+  if (!c.grpc_tls_client_ca.empty() && c.grpc_tls_cert.empty()) {
+    return Bad(absl::StrCat(where, "grpc-tls-client-ca needs grpc-tls-cert and grpc-tls-key"));
   }
   for (const auto& t : c.tail_sources) {
     if (names.count(t.env) == 0) {

@@ -43,9 +43,12 @@ struct ServerConfig {
   uint64_t queue_depth = 64;                  // ingest batches admitted at once
   uint64_t query_workers = 4;                 // threads running queries and admin calls
   uint64_t max_rows = 1'000'000;              // default QueryRequest.max_rows
-  std::string tls_cert;       // PEM server certificate for the HTTP listener; "" = plain HTTP
-  std::string tls_key;        // PEM private key of tls_cert
-  std::string tls_client_ca;  // PEM CA bundle; when set, clients must present a certificate
+  std::string tls_cert;            // PEM server certificate for the HTTP listener; "" = plain HTTP
+  std::string tls_key;             // PEM private key of tls_cert
+  std::string tls_client_ca;       // PEM CA bundle; when set, clients must present a certificate
+  std::string grpc_tls_cert;       // PEM server certificate for the gRPC listener; "" = plain
+  std::string grpc_tls_key;        // PEM private key of grpc_tls_cert
+  std::string grpc_tls_client_ca;  // PEM CA bundle; when set, gRPC clients need a certificate
   std::vector<TailSource> tail_sources;
   std::string audit_policy;     // audit.k8s.io/v1 Policy file applied at ingest; "" = keep all
   std::string tail_checkpoint;  // "" = <data>/tail-checkpoint

@@ -3,6 +3,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -24,6 +26,31 @@ constexpr int kMaxMessageBytes = 64 << 20;
 constexpr size_t kIngestThreads = 16;
 constexpr size_t kPoolQueue = 1024;
 constexpr auto kDrainGrace = std::chrono::seconds(10);
+
+absl::StatusOr<std::string> ReadPem(const std::string& option, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  if (in) text << in.rdbuf();
+  if (!in || text.str().find("-----BEGIN") == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(option, ": cannot read a PEM file from ", path));
+  }
+  return text.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
+    const ServerConfig& config) {
+  grpc::SslServerCredentialsOptions options(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  KQ_ASSIGN_OR_RETURN(pair.cert_chain, ReadPem("grpc-tls-cert", config.grpc_tls_cert));
+  KQ_ASSIGN_OR_RETURN(pair.private_key, ReadPem("grpc-tls-key", config.grpc_tls_key));
+  options.pem_key_cert_pairs.push_back(pair);
+  if (!config.grpc_tls_client_ca.empty()) {
+    KQ_ASSIGN_OR_RETURN(options.pem_root_certs,
+                        ReadPem("grpc-tls-client-ca", config.grpc_tls_client_ca));
+    options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
 
 }  // namespace
 
@@ -78,7 +105,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
 
   grpc::ServerBuilder builder;
   int grpc_port = 0;
-  builder.AddListeningPort(config.grpc_listen, grpc::InsecureServerCredentials(), &grpc_port);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!config.grpc_tls_cert.empty()) {
+    KQ_ASSIGN_OR_RETURN(credentials, TlsCredentials(config));
+  }
+  builder.AddListeningPort(config.grpc_listen, credentials, &grpc_port);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   builder.RegisterService(s->ingest_service_.get());

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -310,6 +311,43 @@ TEST(GrpcBackpressureTest, IngestWaitsForRoomInsteadOfFailing) {
   release.join();
   EXPECT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(response.stored(), 5u);
+  EXPECT_OK(server->Drain());
+}
+
+TEST(GrpcTlsTest, ClientCertificatesAreRequiredWhenConfigured) {
+  testing::TempDir dir;
+  std::string certs = dir.Sub("certs");
+  std::filesystem::create_directories(certs);
+  ASSERT_TRUE(testing::MakeCertificates(certs));
+  ServerConfig config = testing::TestConfig(dir.Sub("data"));
+  config.grpc_tls_cert = certs + "/server.pem";
+  config.grpc_tls_key = certs + "/server.key";
+  config.grpc_tls_client_ca = certs + "/ca.pem";
+  ASSERT_OK_AND_ASSIGN(auto server, Server::Start(config));
+  // The server certificate names 127.0.0.1 and localhost.
+  std::string address =
+      "localhost:" + server->grpc_address().substr(server->grpc_address().rfind(':') + 1);
+  auto health = [&](std::shared_ptr<grpc::ChannelCredentials> creds) {
+    auto stub = kq::v1::AdminService::NewStub(grpc::CreateChannel(address, creds));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    kq::v1::HealthResponse resp;
+    return stub->Health(&ctx, {}, &resp);
+  };
+  grpc::SslCredentialsOptions good;
+  good.pem_root_certs = testing::ReadFileOrDie(certs + "/ca.pem");
+  good.pem_cert_chain = testing::ReadFileOrDie(certs + "/client.pem");
+  good.pem_private_key = testing::ReadFileOrDie(certs + "/client.key");
+  grpc::Status ok = health(grpc::SslCredentials(good));
+  EXPECT_TRUE(ok.ok()) << ok.error_message();
+  grpc::SslCredentialsOptions no_cert;
+  no_cert.pem_root_certs = good.pem_root_certs;
+  EXPECT_FALSE(health(grpc::SslCredentials(no_cert)).ok());
+  grpc::SslCredentialsOptions rogue = good;
+  rogue.pem_cert_chain = testing::ReadFileOrDie(certs + "/rogue.pem");
+  rogue.pem_private_key = testing::ReadFileOrDie(certs + "/rogue.key");
+  EXPECT_FALSE(health(grpc::SslCredentials(rogue)).ok());
+  EXPECT_FALSE(health(grpc::InsecureChannelCredentials()).ok());
   EXPECT_OK(server->Drain());
 }
 
