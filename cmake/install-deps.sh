@@ -9,7 +9,7 @@ packages=(
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev libcpp-httplib-dev libssl-dev openssl zlib1g-dev libre2-dev libcli11-dev
   libedit-dev
-  jq sqlite3 gzip time procps curl nodejs npm python3
+  jq sqlite3 gzip time procps curl python3
 )
 
 missing=()
@@ -18,6 +18,10 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+# Node.js runs the DuckDB peer of the benchmarks; a machine may already have its own build.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "kq: installing missing packages: ${missing[*]}" >&2
