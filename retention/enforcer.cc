@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <map>
 #include <random>
-#include <set>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -299,27 +298,29 @@ absl::StatusOr<RunReport> Enforcer::Run() {
                                                         "\" found in the ledger of \"",
                                                         env_->name(), "\""));
     }
-    KQ_RETURN_IF_ERROR(Execute(parsed.first, parsed.second, &report.resumed_steps));
+    KQ_RETURN_IF_ERROR(
+        Execute(parsed.first, parsed.second, /*resumed=*/true, &report.resumed_steps));
   }
   KQ_ASSIGN_OR_RETURN(report.plan, Plan());
   uint64_t executed = 0;
-  KQ_RETURN_IF_ERROR(Execute(report.plan, 0, &executed));
+  KQ_RETURN_IF_ERROR(Execute(report.plan, 0, /*resumed=*/false, &executed));
   KQ_RETURN_IF_ERROR(ledger_->SetBodiesDroppedBefore(report.plan.bodies_dropped_before));
   return report;
 }
 
-absl::Status Enforcer::Execute(const RetentionPlan& plan, size_t first, uint64_t* executed) {
+absl::Status Enforcer::Execute(const RetentionPlan& plan, size_t first, bool resumed,
+                               uint64_t* executed) {
   if (plan.steps.empty()) return ledger_->ClearIntent();
   KQ_RETURN_IF_ERROR(ledger_->WriteIntent(IntentText(plan, first)));
   // Trail records already written by an interrupted run of this plan.
   absl::flat_hash_set<std::string> recorded;
-  if (first > 0) {
+  if (resumed) {
     KQ_ASSIGN_OR_RETURN(std::vector<TrailRecord> trail, ledger_->ReadTrail());
     for (const TrailRecord& r : trail) recorded.insert(r.detail);
   }
   for (size_t i = first; i < plan.steps.size(); ++i) {
     if (steps_left_ == 0) {
-      return absl::AbortedError(absl::StrCat("stopped after the requested number of steps"));
+      return absl::AbortedError("stopped after the requested number of steps");
     }
     if (steps_left_ > 0) --steps_left_;
     const RetentionStep& step = plan.steps[i];

@@ -103,7 +103,10 @@ class Enforcer {
 
  private:
   [[nodiscard]] absl::Status CheckSameEnvironment() const;
-  [[nodiscard]] absl::Status Execute(const RetentionPlan& plan, size_t first, uint64_t* executed);
+  // Runs plan.steps[first...]. `resumed`: the plan comes from an interrupted run's intent, so
+  // steps whose trail record exists already do not record again.
+  [[nodiscard]] absl::Status Execute(const RetentionPlan& plan, size_t first, bool resumed,
+                                     uint64_t* executed);
   [[nodiscard]] absl::Status ExecuteStep(const RetentionStep& step, TrailRecord* record);
   [[nodiscard]] absl::Status ArchiveStep(const RetentionStep& step, TrailRecord* record);
 

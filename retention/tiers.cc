@@ -196,10 +196,16 @@ RetentionConfig RetentionConfig::Defaults() {
 
 absl::StatusOr<RetentionConfig> RetentionConfig::FromYaml(const yaml::Node& section) {
   if (!section.IsMap()) return section.Error("expected a map of environment name to tiers");
-  RetentionConfig c;
+  RetentionConfig c = Defaults();
   for (const yaml::Node::Entry& e : section.entries()) {
     KQ_ASSIGN_OR_RETURN(EnvironmentRetention env, ParseEnvironment(e.key.scalar(), e.value));
-    c.environments.push_back(std::move(env));
+    auto same = [&](const EnvironmentRetention& x) { return x.env == env.env; };
+    auto it = std::find_if(c.environments.begin(), c.environments.end(), same);
+    if (it != c.environments.end()) {
+      *it = std::move(env);
+    } else {
+      c.environments.push_back(std::move(env));
+    }
   }
   return c;
 }

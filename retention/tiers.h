@@ -88,8 +88,9 @@ struct RetentionConfig {
 
   // prod and dev with the defaults above.
   static RetentionConfig Defaults();
-  // Parses the section (a map of environment name to settings). Environments named prod or dev
-  // start from their defaults; any other needs hot and warm. A policy that makes no sense is
+  // Parses the section (a map of environment name to settings) over Defaults(): prod and dev
+  // keep their defaults unless listed, and start from them when listed; any other environment
+  // needs hot and warm. A policy that makes no sense is
   // refused with the line: "kqd.yaml:12:11: retention.prod.warm: warm (5d) is shorter than hot
   // (7d)".
   [[nodiscard]] static absl::StatusOr<RetentionConfig> FromYaml(const yaml::Node& section);

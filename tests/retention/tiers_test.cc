@@ -74,6 +74,15 @@ retention:
   EXPECT_FALSE(staging->ages.archive.has_value());
 }
 
+TEST(TiersTest, UnlistedEnvironmentsKeepTheirDefaults) {
+  ASSERT_OK_AND_ASSIGN(RetentionConfig c,
+                       ParseSection("retention:\n  staging: {hot: 2d, warm: 30d}\n"));
+  ASSERT_EQ(c.environments.size(), 3u);
+  EXPECT_EQ(c.Find("prod")->ages, RetentionConfig::Defaults().Find("prod")->ages);
+  EXPECT_EQ(c.Find("dev")->ages.delete_at, 14 * kDay);
+  EXPECT_EQ(c.Find("staging")->ages.warm, 30 * kDay);
+}
+
 TEST(TiersTest, ArchiveCanBeSwitchedOffAndDeleteSet) {
   ASSERT_OK_AND_ASSIGN(RetentionConfig c,
                        ParseSection("retention:\n  prod: {archive: none, delete: 120d}\n"));
