@@ -1,6 +1,7 @@
 // EnvironmentImpl: one environment's RocksDB instance and the write, merge, retention and
 // quarantine paths over it (docs/format.md). Internal to the storage module; callers use
-// storage/store.h. Thread-safe.
+// storage/store.h. Thread-safe. Owns a background merge thread, stopped by the destructor.
+// Readers (NewReader) hold a RocksDB snapshot and must be destroyed before their environment.
 #ifndef KQ_STORAGE_ENVIRONMENT_IMPL_H_
 #define KQ_STORAGE_ENVIRONMENT_IMPL_H_
 

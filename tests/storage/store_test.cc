@@ -464,6 +464,44 @@ TEST(StoreTest, NamespacesThatArePrefixesOrHoldNulStayApart) {
   EXPECT_EQ(left, (std::set<std::string>{"id-0", "id-2", "id-3", "id-4"}));
 }
 
+TEST(StoreTest, StatsCountEventsAndBytesPerNamespace) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  Environment* prod = store->Find("prod");
+  std::vector<Event> events;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> want;  // ns -> (events, raw bytes)
+  for (int i = 0; i < 90; ++i) {
+    std::string ns = i % 3 == 0 ? "a" : "b";
+    Event e = SimpleEvent(absl::StrCat("id-", i), kDay0 + i * kMicrosPerMinute, ns);
+    e.raw_size = 500 + i;
+    want[ns].first += 1;
+    want[ns].second += e.raw_size;
+    events.push_back(e);
+    // Three appends, so that Flush merges segments: the counts must survive merging.
+    if (events.size() == 30) {
+      ASSERT_OK(prod->Append(events, nullptr));
+      events.clear();
+    }
+  }
+  ASSERT_OK(prod->Flush());
+  ASSERT_OK_AND_ASSIGN(EnvironmentStats stats, prod->Stats());
+  EXPECT_EQ(stats.env, "prod");
+  EXPECT_EQ(stats.events, 90u);
+  EXPECT_EQ(stats.raw_bytes, want["a"].second + want["b"].second);
+  EXPECT_GT(stats.disk_bytes, 0u);
+  EXPECT_EQ(stats.oldest, kDay0);
+  EXPECT_EQ(stats.newest, kDay0 + 89 * kMicrosPerMinute);
+  ASSERT_EQ(stats.namespaces.size(), 2u);
+  for (const auto& n : stats.namespaces) {
+    EXPECT_EQ(n.tier, "hot");
+    EXPECT_EQ(n.events, want[n.ns].first) << n.ns;
+    EXPECT_EQ(n.raw_bytes, want[n.ns].second) << n.ns;
+    EXPECT_GT(n.disk_bytes, 0u);
+  }
+  ASSERT_OK_AND_ASSIGN(EnvironmentStats dev, store->Find("dev")->Stats());
+  EXPECT_EQ(dev.events, 0u);
+}
+
 TEST(StoreTest, ConcurrentWritersAndReaders) {
   TempDir dir;
   auto store = OpenStore(dir);
