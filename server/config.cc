@@ -13,7 +13,9 @@
 #include "absl/strings/str_join.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "common/time.h"
 #include "retention/yaml.h"
+#include "server/retention_config.h"
 
 namespace kq::server {
 namespace {
@@ -281,6 +283,37 @@ const std::vector<Option>& Table() {
         "Where file-tail positions are persisted. Default <data>/tail-checkpoint."},
        SetString(&ServerConfig::tail_checkpoint, true),
        [](const ServerConfig& c) { return Quote(c.tail_checkpoint); }},
+      {{"retention", "FILE", "a map of environment to tiers (docs/retention.md)",
+        "Retention tiers per environment: hot (full), warm (bodies dropped), archive (files), "
+        "then deleted; overrides per namespace and level. In the config file, the section "
+        "itself; as a flag, a YAML file holding it. Default prod {hot: 7d, warm: 90d, archive: "
+        "400d}, dev {hot: 1d, warm: 7d, archive: none, delete: 14d}."},
+       [](ServerConfig* c, std::string_view v) -> absl::Status {
+         KQ_ASSIGN_OR_RETURN(c->retention, ReadRetentionFile(std::string(v)));
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return FormatRetentionYaml(c.retention); },
+       [](ServerConfig* c, const yaml::Node& n) -> absl::Status {
+         KQ_ASSIGN_OR_RETURN(c->retention, ParseRetentionSection(n));
+         return absl::OkStatus();
+       }},
+      {{"archive-root", "DIR", "a directory",
+        "Where retention writes archives (<root>/<env>/date=YYYY-MM-DD/ns=<ns>/part-<n>.jsonl "
+        "with a manifest). Default <data>/archive."},
+       SetString(&ServerConfig::archive_root, true),
+       [](const ServerConfig& c) { return Quote(c.archive_root); }},
+      {{"retention-interval", "DURATION", "1m - 30d",
+        "Time between scheduled retention runs of every environment (the first runs at "
+        "startup). Default 1h. A run costs a plan scan of the days that became due."},
+       [](ServerConfig* c, std::string_view v) -> absl::Status {
+         KQ_ASSIGN_OR_RETURN(TimeMicros d, ParseDuration(v));
+         if (d < kMicrosPerMinute || d > 30 * kMicrosPerDay) {
+           return Bad(absl::StrCat("must be between 1m and 30d, got ", Sv(v)));
+         }
+         c->retention_interval = d;
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return FormatDuration(c.retention_interval); }},
   };
   return *table;
 }
@@ -361,6 +394,10 @@ absl::Status ApplyYaml(std::string_view text, std::string_view source, ServerCon
       if (!value.IsSequence() && !value.IsNull()) return value.Error("expected a list");
       opt->clear(config);
       for (const auto& item : value.items()) KQ_RETURN_IF_ERROR(opt->set_yaml(config, item));
+      continue;
+    }
+    if (opt->set_yaml != nullptr) {  // a section (retention)
+      KQ_RETURN_IF_ERROR(opt->set_yaml(config, value));
       continue;
     }
     if (!value.IsScalar()) return value.Error("expected a single value");

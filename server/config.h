@@ -16,6 +16,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "retention/tiers.h"
 #include "storage/store.h"
 
 namespace kq::server {
@@ -52,6 +54,10 @@ struct ServerConfig {
   std::vector<TailSource> tail_sources;
   std::string audit_policy;     // audit.k8s.io/v1 Policy file applied at ingest; "" = keep all
   std::string tail_checkpoint;  // "" = <data>/tail-checkpoint
+  // Retention tiers per environment (the `retention:` section); prod and dev have defaults.
+  retention::RetentionConfig retention = retention::RetentionConfig::Defaults();
+  std::string archive_root;                       // "" = <data>/archive
+  TimeMicros retention_interval = kMicrosPerHour;  // time between scheduled retention runs
 };
 
 // One row of the option table.

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -112,7 +113,8 @@ grpc::ServerWriteReactor<kq::v1::QueryResponse>* QueryServiceImpl::Query(
   options.default_env = request->default_env().empty() ? "prod" : request->default_env();
   options.clock = ctx_.clock;
   options.deadline = DeadlineMicros(context);
-  options.max_rows = request->max_rows() == 0 ? ctx_.max_rows : request->max_rows();
+  options.max_rows =
+      request->max_rows() == 0 ? ctx_.max_rows : std::min(request->max_rows(), ctx_.max_rows);
   options.cancelled = stream->cancelled();
   uint32_t batch_rows = request->batch_rows() == 0 ? kDefaultBatchRows
                                                    : std::min(request->batch_rows(), kMaxBatchRows);

@@ -14,6 +14,8 @@
 #include "server/http_server.h"
 #include "server/ingest_pipeline.h"
 #include "server/metrics.h"
+#include "server/retention_runner.h"
+#include "server/retention_service.h"
 #include "server/services.h"
 #include "server/store_readers.h"
 #include "server/tail_hub.h"
@@ -102,6 +104,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   s->ingest_service_ = std::make_unique<IngestServiceImpl>(ctx);
   s->query_service_ = std::make_unique<QueryServiceImpl>(ctx);
   s->admin_service_ = std::make_unique<AdminServiceImpl>(ctx);
+  RetentionRunnerOptions retention;
+  retention.data_dir = config.data_dir;
+  retention.environments = config.environments;
+  retention.policy = config.retention;
+  retention.archive_root = config.archive_root;
+  retention.interval = config.retention_interval;
+  retention.clock = clock;
+  KQ_ASSIGN_OR_RETURN(s->retention_, RetentionRunner::Create(s->store_.get(), retention));
+  s->retention_service_ =
+      std::make_unique<RetentionServiceImpl>(s->retention_.get(), s->query_pool_.get());
 
   grpc::ServerBuilder builder;
   int grpc_port = 0;
@@ -115,6 +127,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   builder.RegisterService(s->ingest_service_.get());
   builder.RegisterService(s->query_service_.get());
   builder.RegisterService(s->admin_service_.get());
+  builder.RegisterService(s->retention_service_.get());
   s->grpc_ = builder.BuildAndStart();
   if (s->grpc_ == nullptr || grpc_port == 0) {
     return absl::UnavailableError(absl::StrCat("grpc-listen: cannot bind ", config.grpc_listen,
@@ -144,6 +157,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
     }
     s->tailer_->Start();
   }
+  s->retention_->StartScheduler();
   s->ready_.store(true);
   return s;
 }
@@ -157,6 +171,7 @@ absl::Status Server::Drain() {
   pipeline_->Close();
   log::Info("draining: no new work accepted");
   if (tailer_ != nullptr) tailer_->Stop();
+  retention_->StopScheduler();  // a run in progress finishes first
   // Stop the HTTP listener; handlers already running (admitted batches) finish first.
   http_->Stop();
   // gRPC: running calls get a grace period, then are cancelled (open Tail streams end).

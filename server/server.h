@@ -33,6 +33,8 @@ class StoreReaderFactory;
 class IngestServiceImpl;
 class QueryServiceImpl;
 class AdminServiceImpl;
+class RetentionRunner;
+class RetentionServiceImpl;
 
 class Server {
  public:
@@ -74,6 +76,8 @@ class Server {
   std::unique_ptr<IngestServiceImpl> ingest_service_;
   std::unique_ptr<QueryServiceImpl> query_service_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
+  std::unique_ptr<RetentionRunner> retention_;
+  std::unique_ptr<RetentionServiceImpl> retention_service_;
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<FileTailer> tailer_;
