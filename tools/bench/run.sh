@@ -12,7 +12,8 @@
 #   DuckDB  the JSON loaded into a native table (@duckdb/node-api from npm, installed into
 #           tools/bench/peers/node_modules);
 #   jq      the same questions as scans of the file;
-#   gzip -6 and zstd -19 of the file, as compression references.
+#   gzip -6 and zstd -19 of the file, as compression references (zstd -19 is slow, about
+#   1 MB/s per core; --no-compress skips both).
 # and writes the "Side by side" section of docs/benchmarks.md (or --report FILE).
 #
 # Needs the built binaries (build/bin/kq, build/bin/kqd; BUILD_DIR overrides build/). Missing
@@ -141,6 +142,9 @@ bytes_of() { du -sb "$1" | cut -f1; }
 mb() { awk -v b="$1" 'BEGIN {printf "%.1f", b / 1048576}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else printf "n/a"}'; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+load_average() { cut -d' ' -f1 /proc/loadavg; }
+LOAD_START=$(load_average)
 
 rm -rf "$WORK"
 mkdir -p "$WORK"
@@ -425,7 +429,7 @@ SECTION="$WORK/section.md"
   echo
   echo "Run on $(date -u +%Y-%m-%d) with \`tools/bench/run.sh --events $EVENTS --runs $RUNS\`."
   echo
-  echo "- Machine: $CPU, $CORES cores, $MEM RAM, $OS."
+  echo "- Machine: $CPU, $CORES cores, $MEM RAM, $OS; 1-minute load average $LOAD_START at the start, $(load_average) at the end (anything above the core count means other work shared the machine and the times are inflated)."
   echo "- Versions: kq $KQ_REV (Release build), SQLite $SQLITE_V, DuckDB $DUCKDB_V (@duckdb/node-api, Node $NODE_V), $JQ_V, gzip $GZIP_V, zstd $ZSTD_V."
   echo "- Corpus: \`kq gen --events $EVENTS --seed $SEED --rate $RATE --start now-${SPAN}s --cluster bench\`: $EVENTS events, $(mb "$RAW_BYTES") MiB of JSON lines ($(( RAW_BYTES / EVENTS )) bytes per event)."
   echo
