@@ -109,6 +109,35 @@ TEST(DurabilityTest, AcknowledgedEventsSurviveKill9ExactlyOnce) {
   }
 }
 
+TEST(DurabilityTest, AnotherProcessGetsLockedByPid) {
+  TempDir dir;
+  int ready[2], release[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  ASSERT_EQ(::pipe(release), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto store = Store::Open(Options(dir));
+    char c = store.ok() ? 'y' : 'n';
+    if (::write(ready[1], &c, 1) != 1) _exit(2);
+    (void)::read(release[0], &c, 1);  // hold the lock until the parent is done
+    _exit(0);
+  }
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ASSERT_EQ(c, 'y');
+  auto second = Store::Open(Options(dir));
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(second.status().message()),
+              HasSubstr(absl::StrCat("locked by pid ", pid)));
+  ASSERT_EQ(::write(release[1], "x", 1), 1);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  for (int fd : {ready[0], ready[1], release[0], release[1]}) ::close(fd);
+  // The lock went with the process.
+  EXPECT_TRUE(Store::Open(Options(dir)).ok());
+}
+
 struct FileState {
   uintmax_t size;
   fs::file_time_type mtime;
