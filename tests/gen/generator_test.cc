@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "tests/gen/mini_json.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
 #include "tools/gen/scenarios.h"
 
 namespace kq::gen {
@@ -59,6 +60,31 @@ std::string_view ExpectedLevel(const Json& event) {
   if ((resource == "pods" || resource == "deployments") && sub.empty()) return "RequestResponse";
   return "Request";
 }
+
+// Go struct order of audit.k8s.io/v1 Event, ObjectReference and UserInfo
+// (reference/k8s-audit.md section 1a); checked against real events in CorpusShapeTest.
+const std::vector<std::string_view> kEventOrder = {"kind",
+                                                   "apiVersion",
+                                                   "level",
+                                                   "auditID",
+                                                   "stage",
+                                                   "requestURI",
+                                                   "verb",
+                                                   "user",
+                                                   "impersonatedUser",
+                                                   "sourceIPs",
+                                                   "userAgent",
+                                                   "objectRef",
+                                                   "responseStatus",
+                                                   "requestObject",
+                                                   "responseObject",
+                                                   "requestReceivedTimestamp",
+                                                   "stageTimestamp",
+                                                   "annotations"};
+const std::vector<std::string_view> kRefOrder = {
+    "resource",   "namespace",       "name",       "uid", "apiGroup",
+    "apiVersion", "resourceVersion", "subresource"};
+const std::vector<std::string_view> kUserOrder = {"username", "uid", "groups", "extra"};
 
 // Keys of `object` must appear in `order`'s order and be known.
 void ExpectKeyOrder(const Json& object, const std::vector<std::string_view>& order,
@@ -220,7 +246,7 @@ TEST(GeneratorTest, EventListBatchesHoldTheSameEventsWithoutTypeMeta) {
 // One large sample, parsed once, shared by the shape and mix tests.
 class GeneratedSample : public ::testing::Test {
  protected:
-  static constexpr uint64_t kEvents = 100'000;
+  static constexpr uint64_t kEvents = 60'000;
   static constexpr double kRate = 250;
 
   static void SetUpTestSuite() {
@@ -255,35 +281,13 @@ std::vector<Json>* GeneratedSample::events_ = nullptr;
 TEST_F(GeneratedSample, EveryLineIsAnEventWithTheRequiredFieldsInGoOrder) {
   ASSERT_EQ(raw_->size(), kEvents);
   ASSERT_EQ(events_->size(), kEvents);
-  const std::vector<std::string_view> event_order = {"kind",
-                                                     "apiVersion",
-                                                     "level",
-                                                     "auditID",
-                                                     "stage",
-                                                     "requestURI",
-                                                     "verb",
-                                                     "user",
-                                                     "impersonatedUser",
-                                                     "sourceIPs",
-                                                     "userAgent",
-                                                     "objectRef",
-                                                     "responseStatus",
-                                                     "requestObject",
-                                                     "responseObject",
-                                                     "requestReceivedTimestamp",
-                                                     "stageTimestamp",
-                                                     "annotations"};
-  const std::vector<std::string_view> ref_order = {
-      "resource",   "namespace",       "name",       "uid", "apiGroup",
-      "apiVersion", "resourceVersion", "subresource"};
-  const std::vector<std::string_view> user_order = {"username", "uid", "groups", "extra"};
   const std::set<std::string_view> levels = {"Metadata", "Request", "RequestResponse"};
   const std::set<std::string_view> stages = {"RequestReceived", "ResponseStarted",
                                              "ResponseComplete"};
   for (size_t i = 0; i < events_->size(); ++i) {
     const Json& e = (*events_)[i];
     SCOPED_TRACE(raw_->at(i).substr(0, 400));
-    ExpectKeyOrder(e, event_order, "event");
+    ExpectKeyOrder(e, kEventOrder, "event");
     EXPECT_EQ(e.Str("kind"), "Event");
     EXPECT_EQ(e.Str("apiVersion"), "audit.k8s.io/v1");
     EXPECT_EQ(levels.count(e.Str("level")), 1u);
@@ -296,13 +300,13 @@ TEST_F(GeneratedSample, EveryLineIsAnEventWithTheRequiredFieldsInGoOrder) {
     EXPECT_FALSE(e.Str("verb").empty());
     const Json* user = e.Get("user");
     ASSERT_NE(user, nullptr);
-    ExpectKeyOrder(*user, user_order, "user");
+    ExpectKeyOrder(*user, kUserOrder, "user");
     EXPECT_FALSE(user->Str("username").empty());
     const Json* ips = e.Get("sourceIPs");
     ASSERT_NE(ips, nullptr);
     ASSERT_FALSE(ips->items.empty());
     if (const Json* ref = e.Get("objectRef")) {
-      ExpectKeyOrder(*ref, ref_order, "objectRef");
+      ExpectKeyOrder(*ref, kRefOrder, "objectRef");
       EXPECT_FALSE(ref->Str("resource").empty());
       EXPECT_FALSE(ref->Str("apiVersion").empty());
     }
@@ -358,7 +362,7 @@ TEST_F(GeneratedSample, EventsComeOutInStageTimestampOrderAtTheConfiguredRate) {
   ASSERT_OK_AND_ASSIGN(TimeMicros last, ParseTimestamp(previous));
   EXPECT_GE(first, kDefaultStart);
   EXPECT_LT(first, kDefaultStart + kMicrosPerSecond);
-  const double expected_seconds = kEvents / kRate;  // 400 s
+  const double expected_seconds = kEvents / kRate;  // 240 s
   EXPECT_NEAR(static_cast<double>(last - kDefaultStart) / kMicrosPerSecond, expected_seconds,
               expected_seconds * 0.05);
 }
@@ -525,6 +529,42 @@ TEST_F(GeneratedSample, CoversTheNamespacesAndActorsOfARealCluster) {
                             "coredns", "kubectl", "curl"}) {
     EXPECT_EQ(agents.count(agent), 1u) << agent;
   }
+}
+
+// The real OpenShift samples (written by kube-apiserver) have the key order the generator
+// follows, and Metadata events of a similar size.
+TEST_F(GeneratedSample, ShapeMatchesRealApiserverEvents) {
+  double real_bytes = 0;
+  uint64_t real_metadata = 0;
+  for (const char* name : {"openshift-4.6-kube-apiserver-metadata.jsonl",
+                           "openshift-4.6-openshift-apiserver-metadata.jsonl",
+                           "openshift-4.12-clo-audit_in.requestresponse.jsonl"}) {
+    const std::string text = testing::ReadFileOrDie(testing::CorpusDir() / "samples" / name);
+    ASSERT_FALSE(text.empty()) << name;
+    for (const std::string& line : Lines(text)) {
+      std::optional<Json> real = ParseJson(line);
+      ASSERT_TRUE(real.has_value()) << name;
+      ExpectKeyOrder(*real, kEventOrder, name);
+      if (const Json* ref = real->Get("objectRef")) ExpectKeyOrder(*ref, kRefOrder, name);
+      ExpectKeyOrder(*real->Get("user"), kUserOrder, name);
+      if (real->Str("level") == "Metadata") {
+        real_bytes += static_cast<double>(line.size());
+        ++real_metadata;
+      }
+    }
+  }
+  ASSERT_GT(real_metadata, 20u);
+  double ours = 0;
+  uint64_t metadata = 0;
+  for (size_t i = 0; i < raw_->size(); ++i) {
+    if ((*events_)[i].Str("level") != "Metadata") continue;
+    ours += static_cast<double>(raw_->at(i).size());
+    ++metadata;
+  }
+  const double real_mean = real_bytes / static_cast<double>(real_metadata);
+  const double our_mean = ours / static_cast<double>(metadata);
+  EXPECT_GT(our_mean, real_mean * 0.6) << "real Metadata mean " << real_mean;
+  EXPECT_LT(our_mean, real_mean * 1.6) << "real Metadata mean " << real_mean;
 }
 
 }  // namespace
