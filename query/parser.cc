@@ -653,9 +653,10 @@ absl::StatusOr<Query> Parse(std::string_view text, const ParseLimits& limits) {
     return absl::InvalidArgumentError(absl::StrCat(
         "query nests parentheses or brackets too deeply (the limit is ", limits.max_nesting, ")"));
   }
+  // The tree's nodes refer to the input (its source name included): keep it alive.
+  p::memory_input in(text.data(), text.size(), "query");
   std::unique_ptr<Node> root;
   try {
-    p::memory_input in(text.data(), text.size(), "query");
     root = p::parse_tree::parse<g::query, Selector, p::nothing, ErrorControl>(in);
   } catch (const p::parse_error& e) {
     size_t offset = e.positions().empty() ? 0 : e.positions().front().byte;
