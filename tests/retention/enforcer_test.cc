@@ -216,6 +216,39 @@ TEST_F(EnforcerTest, PlansDoNotRescanDaysWhoseBodiesAreGone) {
   EXPECT_EQ(plan.steps[0].day, kD0 + 23 * kDay);
 }
 
+TEST_F(EnforcerTest, KilledBetweenTrailAndMarkRecordsOnce) {
+  Ingest(prod_, kD0, kD0, {"default"}, 2);
+  auto ledger = OpenLedger("prod");
+  clock_.Set(kD0 + 10 * kDay);
+  // The state a kill leaves after step 1 acted and wrote its trail record, before the intent's
+  // mark moved: the intent still says next = 0.
+  const std::string now = FormatTimestamp(kD0 + 10 * kDay);
+  ASSERT_OK(ledger->WriteIntent(
+      absl::StrCat(R"({"env":"prod","run":"0123456789abcdef","now":")", now,
+                   R"(","next":0,"steps":[)", R"({"action":"drop-bodies","day":")",
+                   FormatTimestamp(kD0), R"(","ns":"default","part":0,"events":2,"bytes":10}]})")));
+  ASSERT_OK(prod_->DropBodies(kD0, kD0 + kDay, std::vector<std::string>{"default"}));
+  TrailRecord done;
+  done.time = kD0 + 10 * kDay;
+  done.action = "drop-bodies";
+  done.tier = "hot";
+  done.from = kD0;
+  done.to = kD0 + kDay;
+  done.namespaces = {"default"};
+  done.events = 2;
+  done.detail = absl::StrCat("run 0123456789abcdef at ", now, " step 1");
+  ASSERT_OK(ledger->AppendTrail(done));
+
+  Enforcer enforcer(config_.Find("prod"), prod_, ledger.get(), Options());
+  ASSERT_OK_AND_ASSIGN(RunReport r, enforcer.Run());
+  EXPECT_EQ(r.resumed_steps, 1u);
+  EXPECT_TRUE(r.plan.steps.empty());
+  ASSERT_OK_AND_ASSIGN(std::vector<TrailRecord> trail, ledger->ReadTrail());
+  ASSERT_EQ(trail.size(), 1u);
+  EXPECT_EQ(trail[0].detail, done.detail);
+  EXPECT_EQ(CountStore(prod_)[std::make_pair(kD0, std::string("default"))], (DayCount{2, 0}));
+}
+
 TEST_F(EnforcerTest, AYearOfDailyIngestAndRetention) {
   ASSERT_OK_AND_ASSIGN(config_, [] {
     absl::StatusOr<yaml::Node> n =
