@@ -100,7 +100,8 @@ if need node nodejs && need npm npm; then
 else
   HAVE_DUCKDB=0
 fi
-[[ -x "$KQD" ]] || WEBHOOK=0
+WEBHOOK_NOTE="skipped (--no-webhook)"
+if [[ "$WEBHOOK" -eq 1 && ! -x "$KQD" ]]; then WEBHOOK=0; WEBHOOK_NOTE="skipped (kqd not built)"; fi
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
@@ -234,7 +235,6 @@ for q in "${QUERY_NAMES[@]}"; do
 done
 
 # kq: webhook ingest into kqd, durable acknowledgements
-WEBHOOK_NOTE="skipped (kqd not built)"
 if [[ "$WEBHOOK" -eq 1 ]] && ! command -v node >/dev/null; then WEBHOOK=0; WEBHOOK_NOTE="skipped (node missing)"; fi
 if [[ "$WEBHOOK" -eq 1 ]]; then
   log "kqd webhook ingest"
@@ -395,6 +395,7 @@ fi
 result() {  # result SYSTEM QUERY FIELD(3=median,4=p95,5=rows)
   awk -F'\t' -v s="$1" -v q="$2" -v f="$3" '$1 == s && $2 == q {print $f}' "$RESULTS"
 }
+rows() { local r; r=$(result "$1" "$2" 5); echo "${r:--}"; }
 per_s() { awk -v n="$1" -v s="$2" 'BEGIN {if (s > 0) printf "%.0f", n / s; else printf "n/a"}'; }
 mb_per_s() { awk -v b="$1" -v s="$2" 'BEGIN {if (s > 0) printf "%.1f", b / 1048576 / s; else printf "n/a"}'; }
 cell() {  # median / p95 ms, or "-"
@@ -465,7 +466,7 @@ SECTION="$WORK/section.md"
   echo "| query | kq | SQLite | DuckDB | jq | kq / SQLite | kq / DuckDB | kq / jq | rows kq / SQLite / DuckDB / jq |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
   for q in "${QUERY_NAMES[@]}"; do
-    echo "| ${QUERY_TITLE[$q]} | $(cell kq "$q") | $(cell sqlite "$q") | $(cell duckdb "$q") | $(cell jq "$q") | $(qratio sqlite "$q") | $(qratio duckdb "$q") | $(qratio jq "$q") | $(result kq "$q" 5) / $(result sqlite "$q" 5) / $(result duckdb "$q" 5) / $(result jq "$q" 5) |"
+    echo "| ${QUERY_TITLE[$q]} | $(cell kq "$q") | $(cell sqlite "$q") | $(cell duckdb "$q") | $(cell jq "$q") | $(qratio sqlite "$q") | $(qratio duckdb "$q") | $(qratio jq "$q") | $(rows kq "$q") / $(rows sqlite "$q") / $(rows duckdb "$q") / $(rows jq "$q") |"
   done
   echo
   echo "How each is measured: kq and SQLite run as one CLI process per query (\`kq --data DIR query --format jsonl\`, \`sqlite3 -readonly\`), so each time includes process start and opening the store, and the output is written to a file. DuckDB runs every query $RUNS times inside one Node process on the loaded database file, so after the first run its times are warm. jq scans the whole file each time. Ratios below 1 mean kq is faster or smaller. Row counts should agree; jq counts lines of its own output format."
