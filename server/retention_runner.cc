@@ -163,7 +163,8 @@ absl::StatusOr<retention::RunReport> RetentionRunner::RunOne(Env* env) {
   }
   ++c.runs_ok;
   c.last_run = options_.clock->Now();
-  for (const auto& s : report->plan.steps) ++c.steps[std::string(retention::StepActionName(s.action))];
+  for (const auto& s : report->plan.steps)
+    ++c.steps[std::string(retention::StepActionName(s.action))];
   return report;
 }
 

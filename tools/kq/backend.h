@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "kq/v1/retention.pb.h"
 #include "query/result.h"
 #include "storage/store.h"
 
@@ -59,9 +60,33 @@ class Backend {
       const std::string& env, size_t limit) = 0;
   [[nodiscard]] virtual absl::StatusOr<storage::QuarantineRecord> GetQuarantine(
       const std::string& env, uint64_t id) = 0;
+
+  // Retention, holds and archives (`kq retention|hold|archive`): the kq.v1 RetentionService
+  // calls, answered by kqd or, embedded, in-process by the same server::RetentionRunner.
+  [[nodiscard]] virtual absl::Status RetentionPlan(const v1::RetentionPlanRequest& request,
+                                                   v1::RetentionPlanResponse* response) = 0;
+  [[nodiscard]] virtual absl::Status RetentionRun(const v1::RetentionRunRequest& request,
+                                                  v1::RetentionRunResponse* response) = 0;
+  [[nodiscard]] virtual absl::Status RetentionLog(const v1::RetentionLogRequest& request,
+                                                  v1::RetentionLogResponse* response) = 0;
+  [[nodiscard]] virtual absl::Status RetentionReport(const v1::RetentionReportRequest& request,
+                                                     v1::RetentionReportResponse* response) = 0;
+  [[nodiscard]] virtual absl::Status AddHold(const v1::AddHoldRequest& request,
+                                             v1::AddHoldResponse* response) = 0;
+  [[nodiscard]] virtual absl::Status ListHolds(const v1::ListHoldsRequest& request,
+                                               v1::ListHoldsResponse* response) = 0;
+  [[nodiscard]] virtual absl::Status ReleaseHold(const v1::ReleaseHoldRequest& request) = 0;
+  [[nodiscard]] virtual absl::Status ListArchive(const v1::ListArchiveRequest& request,
+                                                 v1::ListArchiveResponse* response) = 0;
+  [[nodiscard]] virtual absl::Status VerifyArchive(const v1::VerifyArchiveRequest& request,
+                                                   v1::VerifyArchiveResponse* response) = 0;
+  [[nodiscard]] virtual absl::Status RestoreArchive(const v1::RestoreArchiveRequest& request,
+                                                    v1::RestoreArchiveResponse* response) = 0;
 };
 
-// Opens the store under `data_dir` in-process (its lock keeps a running kqd out).
+// Opens the store under `data_dir` in-process (its lock keeps a running kqd out): prod, dev
+// and every restored area (<data_dir>/<name>-restored) found there. Retention uses the default
+// policy and archive root (<data_dir>/archive).
 [[nodiscard]] absl::StatusOr<std::unique_ptr<Backend>> OpenEmbedded(const std::string& data_dir);
 // Connects to kqd at `address` (HOST:PORT). Unavailable (exit code 3) if it cannot connect.
 [[nodiscard]] absl::StatusOr<std::unique_ptr<Backend>> ConnectRemote(const std::string& address);

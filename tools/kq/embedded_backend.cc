@@ -9,6 +9,7 @@
 #include "server/importer.h"
 #include "server/ingest_pipeline.h"
 #include "server/metrics.h"
+#include "server/retention_runner.h"
 #include "server/store_readers.h"
 #include "server/tail_hub.h"
 #include "tools/kq/backend.h"
@@ -21,14 +22,16 @@ constexpr uint64_t kQueueDepth = 4;
 
 class EmbeddedBackend : public Backend {
  public:
-  explicit EmbeddedBackend(std::unique_ptr<storage::Store> store)
+  EmbeddedBackend(std::unique_ptr<storage::Store> store, std::string data_dir)
       : store_(std::move(store)),
         readers_(store_.get()),
-        pipeline_(store_.get(), &metrics_, &hub_, kQueueDepth) {}
+        pipeline_(store_.get(), &metrics_, &hub_, kQueueDepth),
+        data_dir_(std::move(data_dir)) {}
 
   ~EmbeddedBackend() override {
     // Seal what was imported so the next open starts from segments; a failure here loses
-    // nothing (the WAL has it) and is reported.
+    // nothing (the WAL has it) and is reported. Read-only sessions skip it: it costs syncs.
+    if (!wrote_) return;
     for (const std::string& name : store_->EnvironmentNames()) {
       absl::Status flushed = store_->Find(name)->Flush();
       if (!flushed.ok()) {
@@ -78,6 +81,7 @@ class EmbeddedBackend : public Backend {
                             progress(total);
                           }));
       summary.stored += stats.stored;
+      wrote_ = wrote_ || stats.stored > 0;
       summary.duplicates += stats.duplicates;
       summary.quarantined += stats.quarantined;
     }
@@ -109,12 +113,75 @@ class EmbeddedBackend : public Backend {
     return e->GetQuarantine(id);
   }
 
+  absl::Status RetentionPlan(const v1::RetentionPlanRequest& request,
+                             v1::RetentionPlanResponse* response) override {
+    KQ_ASSIGN_OR_RETURN(server::RetentionRunner * r, runner());
+    return r->Plan(request, response);
+  }
+  absl::Status RetentionRun(const v1::RetentionRunRequest& request,
+                            v1::RetentionRunResponse* response) override {
+    KQ_ASSIGN_OR_RETURN(server::RetentionRunner * r, runner());
+    return r->Run(request, response);
+  }
+  absl::Status RetentionLog(const v1::RetentionLogRequest& request,
+                            v1::RetentionLogResponse* response) override {
+    KQ_ASSIGN_OR_RETURN(server::RetentionRunner * r, runner());
+    return r->Log(request, response);
+  }
+  absl::Status RetentionReport(const v1::RetentionReportRequest& request,
+                               v1::RetentionReportResponse* response) override {
+    KQ_ASSIGN_OR_RETURN(server::RetentionRunner * r, runner());
+    return r->Report(request, response);
+  }
+  absl::Status AddHold(const v1::AddHoldRequest& request, v1::AddHoldResponse* response) override {
+    KQ_ASSIGN_OR_RETURN(server::RetentionRunner * r, runner());
+    return r->AddHold(request, response);
+  }
+  absl::Status ListHolds(const v1::ListHoldsRequest& request,
+                         v1::ListHoldsResponse* response) override {
+    KQ_ASSIGN_OR_RETURN(server::RetentionRunner * r, runner());
+    return r->ListHolds(request, response);
+  }
+  absl::Status ReleaseHold(const v1::ReleaseHoldRequest& request) override {
+    KQ_ASSIGN_OR_RETURN(server::RetentionRunner * r, runner());
+    return r->ReleaseHold(request);
+  }
+  absl::Status ListArchive(const v1::ListArchiveRequest& request,
+                           v1::ListArchiveResponse* response) override {
+    KQ_ASSIGN_OR_RETURN(server::RetentionRunner * r, runner());
+    return r->ListArchive(request, response);
+  }
+  absl::Status VerifyArchive(const v1::VerifyArchiveRequest& request,
+                             v1::VerifyArchiveResponse* response) override {
+    KQ_ASSIGN_OR_RETURN(server::RetentionRunner * r, runner());
+    return r->VerifyArchive(request, response);
+  }
+  absl::Status RestoreArchive(const v1::RestoreArchiveRequest& request,
+                              v1::RestoreArchiveResponse* response) override {
+    KQ_ASSIGN_OR_RETURN(server::RetentionRunner * r, runner());
+    return r->RestoreArchive(request, response);
+  }
+
  private:
+  // Opened at the first retention call (it creates each environment's ledger directory).
+  absl::StatusOr<server::RetentionRunner*> runner() {
+    if (runner_ == nullptr) {
+      server::RetentionRunnerOptions options;
+      options.data_dir = data_dir_;
+      options.open_restore_targets = true;
+      KQ_ASSIGN_OR_RETURN(runner_, server::RetentionRunner::Create(store_.get(), options));
+    }
+    return runner_.get();
+  }
+
   std::unique_ptr<storage::Store> store_;
+  bool wrote_ = false;  // something was appended: seal it at close
   server::Metrics metrics_;
   server::TailHub hub_;
   server::StoreReaderFactory readers_;
   server::IngestPipeline pipeline_;
+  std::string data_dir_;
+  std::unique_ptr<server::RetentionRunner> runner_;
 };
 
 }  // namespace
@@ -122,8 +189,17 @@ class EmbeddedBackend : public Backend {
 absl::StatusOr<std::unique_ptr<Backend>> OpenEmbedded(const std::string& data_dir) {
   storage::StoreOptions options;
   options.data_dir = data_dir;
+  // Restored areas (`kq archive restore`) are environments of their own; open those present.
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(data_dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (entry.is_directory(ec) && name.size() > 9 &&
+        name.compare(name.size() - 9, 9, "-restored") == 0) {
+      options.environments.push_back({name, ""});
+    }
+  }
   KQ_ASSIGN_OR_RETURN(std::unique_ptr<storage::Store> store, storage::Store::Open(options));
-  return std::make_unique<EmbeddedBackend>(std::move(store));
+  return std::make_unique<EmbeddedBackend>(std::move(store), data_dir);
 }
 
 }  // namespace kq::cli

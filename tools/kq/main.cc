@@ -8,6 +8,7 @@
 #include "tools/gen/gen_command.h"
 #include "tools/kq/commands.h"
 #include "tools/kq/policy_commands.h"
+#include "tools/kq/retention_commands.h"
 #include "tools/kq/shell.h"
 
 namespace {
@@ -24,6 +25,7 @@ Examples:
   kq query --format csv 'events | summarize n = count() by user | top 10 by n'
   kq explain 'events | where time > ago(1h) and resource == "secrets"'
   kq tail 'events | where code >= 400'
+  kq retention plan --env prod      (also: retention run|log|report, hold, archive)
   kq                       (the shell; .help inside)
 
 Exit codes: 0 success, 1 query or server error, 2 usage, 3 cannot connect.)";
@@ -146,6 +148,7 @@ int main(int argc, char** argv) {
   simulate_cmd->add_option("--format", simulate_args.format, "table or json")
       ->check(CLI::IsMember({"table", "json"}));
 
+  RetentionCommands retention_commands(app);
   kq::AddGenCommand(app);
 
   try {
@@ -177,5 +180,6 @@ int main(int argc, char** argv) {
   if (q_list->parsed()) return RunQuarantineList(session, q_env, q_limit);
   if (q_show->parsed()) return RunQuarantineShow(session, q_env, q_id);
   if (simulate_cmd->parsed()) return RunPolicySimulate(session, simulate_args);
+  if (retention_commands.parsed()) return retention_commands.Run(session);
   return RunShell(session);
 }

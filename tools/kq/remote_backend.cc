@@ -10,6 +10,7 @@
 #include "kq/v1/admin.grpc.pb.h"
 #include "kq/v1/ingest.grpc.pb.h"
 #include "kq/v1/query.grpc.pb.h"
+#include "kq/v1/retention.grpc.pb.h"
 #include "server/importer.h"
 #include "tools/kq/backend.h"
 
@@ -108,7 +109,8 @@ class RemoteBackend : public Backend {
       : address_(std::move(address)),
         query_(v1::QueryService::NewStub(channel)),
         ingest_(v1::IngestService::NewStub(channel)),
-        admin_(v1::AdminService::NewStub(channel)) {}
+        admin_(v1::AdminService::NewStub(channel)),
+        retention_(v1::RetentionService::NewStub(channel)) {}
 
   absl::Status Query(const std::string& text, const std::string& env, query::RowSink& sink,
                      query::QueryStats* stats, uint64_t max_rows) override {
@@ -249,11 +251,54 @@ class RemoteBackend : public Backend {
     return FromProto(response);
   }
 
+  absl::Status RetentionPlan(const v1::RetentionPlanRequest& request, v1::RetentionPlanResponse* response) override {
+    grpc::ClientContext context;
+    return FromGrpc(retention_->Plan(&context, request, response), address_);
+  }
+  absl::Status RetentionRun(const v1::RetentionRunRequest& request, v1::RetentionRunResponse* response) override {
+    grpc::ClientContext context;
+    return FromGrpc(retention_->Run(&context, request, response), address_);
+  }
+  absl::Status RetentionLog(const v1::RetentionLogRequest& request, v1::RetentionLogResponse* response) override {
+    grpc::ClientContext context;
+    return FromGrpc(retention_->Log(&context, request, response), address_);
+  }
+  absl::Status RetentionReport(const v1::RetentionReportRequest& request, v1::RetentionReportResponse* response) override {
+    grpc::ClientContext context;
+    return FromGrpc(retention_->Report(&context, request, response), address_);
+  }
+  absl::Status AddHold(const v1::AddHoldRequest& request, v1::AddHoldResponse* response) override {
+    grpc::ClientContext context;
+    return FromGrpc(retention_->AddHold(&context, request, response), address_);
+  }
+  absl::Status ListHolds(const v1::ListHoldsRequest& request, v1::ListHoldsResponse* response) override {
+    grpc::ClientContext context;
+    return FromGrpc(retention_->ListHolds(&context, request, response), address_);
+  }
+  absl::Status ListArchive(const v1::ListArchiveRequest& request, v1::ListArchiveResponse* response) override {
+    grpc::ClientContext context;
+    return FromGrpc(retention_->ListArchive(&context, request, response), address_);
+  }
+  absl::Status VerifyArchive(const v1::VerifyArchiveRequest& request, v1::VerifyArchiveResponse* response) override {
+    grpc::ClientContext context;
+    return FromGrpc(retention_->VerifyArchive(&context, request, response), address_);
+  }
+  absl::Status RestoreArchive(const v1::RestoreArchiveRequest& request, v1::RestoreArchiveResponse* response) override {
+    grpc::ClientContext context;
+    return FromGrpc(retention_->RestoreArchive(&context, request, response), address_);
+  }
+  absl::Status ReleaseHold(const v1::ReleaseHoldRequest& request) override {
+    grpc::ClientContext context;
+    v1::ReleaseHoldResponse response;
+    return FromGrpc(retention_->ReleaseHold(&context, request, &response), address_);
+  }
+
  private:
   std::string address_;
   std::unique_ptr<v1::QueryService::Stub> query_;
   std::unique_ptr<v1::IngestService::Stub> ingest_;
   std::unique_ptr<v1::AdminService::Stub> admin_;
+  std::unique_ptr<v1::RetentionService::Stub> retention_;
 };
 
 }  // namespace

@@ -1,0 +1,257 @@
+// End to end: retention tiers, legal holds and archives through the real kq and kqd binaries,
+// embedded (kq --data) and over gRPC (kq --server), on events generated months in the past.
+//
+// Expected counts come from the query engine over the store before retention runs (not from
+// the retention code): a (day, namespace) is archived when the whole UTC day is older than the
+// warm age (prod default 90d), so exactly the events before floor_day(now) - 90d leave the store.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/clock.h"
+#include "common/time.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
+
+namespace kq {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ChildProcess;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::ProcessResult;
+using testing::RunProcess;
+
+std::string Bin(const char* name) { return (testing::BinDir() / name).string(); }
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
+  return lines;
+}
+
+std::string AuditIdOf(const std::string& json) {
+  const std::string key = "\"auditID\":\"";
+  size_t at = json.find(key);
+  if (at == std::string::npos) return "";
+  size_t start = at + key.size();
+  return json.substr(start, json.find('"', start) - start);
+}
+
+class RetentionEndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_ = dir_.Sub("data");
+    events_file_ = dir_.Sub("events.jsonl");
+    // About 150 days of traffic ending about 10 days ago: every tier boundary is crossed.
+    ProcessResult gen =
+        RunProcess({Bin("kq"), "gen", "--events", "3000", "--seed", "7", "--start", "now-150d",
+                    "--rate", "0.00025", "--cluster", "east", "--output", events_file_});
+    ASSERT_EQ(gen.exit_code, 0) << gen.err;
+    TimeMicros now = Clock::Real()->Now();
+    archive_before_ = now - now % kMicrosPerDay - 90 * kMicrosPerDay;
+  }
+
+  ProcessResult Kq(std::vector<std::string> args) {
+    args.insert(args.begin(), target_.begin(), target_.end());
+    args.insert(args.begin(), Bin("kq"));
+    return RunProcess(args, "", {{"KQ_CONFIG", dir_.Sub("kq-config.yaml")}});
+  }
+
+  // The single number a `summarize n = count()` query returns.
+  int64_t Count(const std::string& where, const std::string& env = "prod") {
+    ProcessResult r = Kq({"query", "--env", env, "--format", "csv",
+                          absl::StrCat("events ", where, " | summarize n = count()")});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::vector<std::string> lines = Lines(r.out);
+    int64_t n = -1;
+    if (lines.size() != 2 || !absl::SimpleAtoi(lines[1], &n)) {
+      ADD_FAILURE() << "unexpected count output: " << r.out;
+    }
+    return n;
+  }
+
+  std::string Before() const {
+    return absl::StrCat("| where time < datetime(", FormatTimestamp(archive_before_), ")");
+  }
+
+  // Every archived part of prod (decompressed with the zstd CLI when compressed).
+  std::vector<std::string> ArchivedLines(std::vector<std::string>* files) {
+    std::vector<std::string> lines;
+    fs::path root = fs::path(data_) / "archive" / "prod";
+    if (!fs::exists(root)) return lines;
+    for (const auto& entry : fs::recursive_directory_iterator(root)) {
+      std::string name = entry.path().filename().string();
+      if (!entry.is_regular_file() || name.rfind("part-", 0) != 0) continue;
+      files->push_back(entry.path().string());
+      std::string text;
+      if (entry.path().extension() == ".zst") {
+        ProcessResult z = RunProcess({"/usr/bin/zstd", "-dc", entry.path().string()});
+        EXPECT_EQ(z.exit_code, 0) << z.err;
+        text = z.out;
+      } else {
+        text = testing::ReadFileOrDie(entry.path().string());
+      }
+      for (auto& line : Lines(text)) lines.push_back(std::move(line));
+    }
+    return lines;
+  }
+
+  // The whole story, against whichever target_ names (--data or --server).
+  void Scenario() {
+    ProcessResult imported = Kq({"import", "--env", "prod", "--cluster", "east", events_file_});
+    ASSERT_EQ(imported.exit_code, 0) << imported.err;
+    const int64_t total = Count("");
+    ASSERT_GT(total, 1000);
+
+    // Hold the second busiest namespace for all time.
+    ProcessResult top = Kq({"query", "--format", "csv",
+                            "events | where ns != \"\" | summarize n = count() by ns | sort by n "
+                            "desc | take 2"});
+    ASSERT_EQ(top.exit_code, 0) << top.err;
+    std::vector<std::string> rows = Lines(top.out);
+    ASSERT_EQ(rows.size(), 3u) << top.out;
+    const std::string held = rows[2].substr(0, rows[2].find(','));
+    const std::string held_where = absl::StrCat("| where ns == \"", held, "\"");
+    const int64_t held_count = Count(held_where);
+    const int64_t to_archive = Count(absl::StrCat(Before(), " and ns != \"", held, "\""));
+    ASSERT_GT(held_count, 0);
+    ASSERT_GT(to_archive, 100);
+
+    ProcessResult hold = Kq({"hold", "add", "--env", "prod", "--ns", held, "--from", "2000-01-01",
+                             "--to", "2100-01-01", "--reason", "case 4711"});
+    ASSERT_EQ(hold.exit_code, 0) << hold.err;
+    EXPECT_THAT(hold.out, HasSubstr("hold 1 added on prod"));
+    ProcessResult holds = Kq({"hold", "list"});
+    EXPECT_THAT(holds.out, HasSubstr("case 4711"));
+    EXPECT_THAT(holds.out, HasSubstr(held));
+
+    ProcessResult plan = Kq({"retention", "plan", "--env", "prod"});
+    ASSERT_EQ(plan.exit_code, 0) << plan.err;
+    EXPECT_THAT(plan.out, HasSubstr("archive"));
+    EXPECT_THAT(plan.out, HasSubstr("drop-bodies"));
+    EXPECT_THAT(plan.out, HasSubstr(absl::StrCat(" ", held, " (archive kept back)")));
+    ProcessResult plan_json = Kq({"retention", "plan", "--env", "prod", "--format", "json"});
+    ASSERT_EQ(plan_json.exit_code, 0) << plan_json.err;
+    EXPECT_THAT(plan_json.out, HasSubstr("\"action\": \"archive\""));
+    EXPECT_EQ(Count(""), total) << "a plan changes nothing";
+
+    ProcessResult run = Kq({"retention", "run", "--env", "prod"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_THAT(run.out, HasSubstr("steps done"));
+
+    // Older than warm: gone from the store, except the held namespace.
+    EXPECT_EQ(Count(absl::StrCat(Before(), " and ns != \"", held, "\"")), 0);
+    EXPECT_EQ(Count(held_where), held_count);
+    EXPECT_EQ(Count(""), total - to_archive);
+
+    // The archive holds exactly what left, readable without kq.
+    std::vector<std::string> files;
+    std::vector<std::string> archived = ArchivedLines(&files);
+    ASSERT_FALSE(files.empty());
+    EXPECT_EQ(static_cast<int64_t>(archived.size()), to_archive);
+    for (const std::string& line : archived) {
+      ASSERT_FALSE(AuditIdOf(line).empty()) << line;
+      ASSERT_THAT(line, Not(HasSubstr(absl::StrCat("\"namespace\":\"", held, "\""))));
+    }
+    ProcessResult jq = RunProcess({"/usr/bin/jq", "-c", ".auditID", files[0]});
+    if (fs::path(files[0]).extension() != ".zst") {
+      EXPECT_EQ(jq.exit_code, 0) << jq.err;
+    }
+
+    ProcessResult log = Kq({"retention", "log", "--env", "prod"});
+    ASSERT_EQ(log.exit_code, 0) << log.err;
+    EXPECT_THAT(log.out, HasSubstr("hold-add"));
+    EXPECT_THAT(log.out, HasSubstr("archive"));
+    EXPECT_THAT(log.out, HasSubstr("drop-bodies"));
+    EXPECT_THAT(log.out, HasSubstr("sha256:"));
+
+    ProcessResult list = Kq({"archive", "list", "--env", "prod"});
+    ASSERT_EQ(list.exit_code, 0) << list.err;
+    EXPECT_THAT(list.out, HasSubstr("date"));
+
+    // Restore brings the archived events back, into the restored area.
+    ProcessResult restore =
+        Kq({"archive", "restore", "--env", "prod", "--from", "2000-01-01", "--to", "2100-01-01"});
+    ASSERT_EQ(restore.exit_code, 0) << restore.err;
+    EXPECT_THAT(restore.out, HasSubstr(absl::StrCat(to_archive,
+                                                    " events restored into "
+                                                    "prod-restored")));
+    EXPECT_EQ(Count("", "prod-restored"), to_archive);
+
+    ProcessResult verify = Kq({"archive", "verify", "--env", "prod"});
+    EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+    EXPECT_THAT(verify.out, HasSubstr(": ok"));
+    {
+      std::fstream f(files[0], std::ios::in | std::ios::out | std::ios::binary);
+      f.seekg(10);
+      char c = 0;
+      f.get(c);
+      f.seekp(10);
+      f.put(static_cast<char>(c ^ 0x01));
+    }
+    verify = Kq({"archive", "verify", "--env", "prod"});
+    EXPECT_EQ(verify.exit_code, 1) << verify.out;
+    EXPECT_THAT(verify.out, HasSubstr("sha256 mismatch"));
+    EXPECT_THAT(verify.out, HasSubstr(fs::path(files[0]).filename().string()));
+
+    ProcessResult release = Kq({"hold", "release", "--env", "prod", "1"});
+    ASSERT_EQ(release.exit_code, 0) << release.err;
+    holds = Kq({"hold", "list"});
+    EXPECT_THAT(holds.out, Not(HasSubstr("case 4711")));
+    log = Kq({"retention", "log", "--env", "prod"});
+    EXPECT_THAT(log.out, HasSubstr("hold-release"));
+    ProcessResult again = Kq({"hold", "release", "--env", "prod", "1"});
+    EXPECT_EQ(again.exit_code, 1);
+  }
+
+  testing::TempDir dir_;
+  std::string data_, events_file_;
+  TimeMicros archive_before_ = 0;
+  std::vector<std::string> target_;
+};
+
+TEST_F(RetentionEndToEnd, EmbeddedPlanRunHoldArchiveRestore) {
+  target_ = {"--data", data_};
+  Scenario();
+}
+
+TEST_F(RetentionEndToEnd, OverGrpcAgainstKqd) {
+  ChildProcess kqd({Bin("kqd"), "--data", data_, "--grpc-listen", "127.0.0.1:0", "--http-listen",
+                    "127.0.0.1:0", "--environment", "prod", "--environment", "dev", "--environment",
+                    "prod-restored", "--retention-interval", "30d"},
+                   dir_.path().string());
+  std::optional<std::string> ready = kqd.WaitForStderrLine("kqd ready", std::chrono::seconds(60));
+  ASSERT_TRUE(ready.has_value()) << kqd.Stderr();
+  size_t at = ready->find("grpc=");
+  target_ = {"--server", ready->substr(at + 5, ready->find(' ', at) - at - 5)};
+  Scenario();
+  // Restoring needs a configured restored area in kqd.
+  ProcessResult dev =
+      Kq({"archive", "restore", "--env", "dev", "--from", "2000-01-01", "--to", "2100-01-01"});
+  EXPECT_EQ(dev.exit_code, 1);
+  EXPECT_THAT(dev.err, HasSubstr("dev-restored"));
+}
+
+TEST_F(RetentionEndToEnd, BadArgumentsAreUsageErrors) {
+  target_ = {"--data", data_};
+  ProcessResult r = Kq({"hold", "add", "--env", "prod", "--from", "yesterday", "--to", "2026-01-01",
+                        "--reason", "x"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--from"));
+  r = Kq({"retention", "plan", "--env", "nosuch"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("nosuch"));
+  r = Kq({"hold", "add", "--env", "prod", "--from", "2026-02-01", "--to", "2026-01-01", "--reason",
+          "x"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+}
+
+}  // namespace
+}  // namespace kq
