@@ -7,15 +7,27 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/clock.h"
+#include "common/time.h"
 
 namespace kq::testing {
 
-// One ResponseComplete event; `id` makes the auditID unique, `second` sets the timestamps
-// (seconds after 2024-05-01T10:00:00Z, below 60).
+// `second` seconds after the start of the previous hour (fixed per process): recent enough that
+// kqd's default retention (which runs at startup) keeps the events, and always in one hour.
+inline std::string TestTimestamp(int second) {
+  static const TimeMicros base = [] {
+    TimeMicros now = Clock::Real()->Now();
+    return now - now % kMicrosPerHour - kMicrosPerHour;
+  }();
+  return FormatTimestamp(base + second * kMicrosPerSecond);
+}
+
+// One ResponseComplete event; `id` makes the auditID unique, `second` (below 3600) sets the
+// timestamps (see TestTimestamp).
 inline std::string MakeEventJson(const std::string& id, int second = 0,
                                  const std::string& ns = "team-a",
                                  const std::string& verb = "get") {
-  std::string ts = absl::StrCat("2024-05-01T10:00:", second < 10 ? "0" : "", second, ".000000Z");
+  std::string ts = TestTimestamp(second);
   return absl::StrCat(
       R"({"level":"Metadata","auditID":")", id,
       R"(","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/)", ns,
