@@ -56,7 +56,7 @@ struct ServerConfig {
   std::string tail_checkpoint;  // "" = <data>/tail-checkpoint
   // Retention tiers per environment (the `retention:` section); prod and dev have defaults.
   retention::RetentionConfig retention = retention::RetentionConfig::Defaults();
-  std::string archive_root;                       // "" = <data>/archive
+  std::string archive_root;                        // "" = <data>/archive
   TimeMicros retention_interval = kMicrosPerHour;  // time between scheduled retention runs
 };
 
