@@ -303,8 +303,8 @@ const std::vector<Option>& Table() {
        SetString(&ServerConfig::archive_root, true),
        [](const ServerConfig& c) { return Quote(c.archive_root); }},
       {{"retention-interval", "DURATION", "1m - 30d",
-        "Time between scheduled retention runs of every environment (the first runs at "
-        "startup). Default 1h. A run costs a plan scan of the days that became due."},
+        "Time between scheduled retention runs of every environment (the first one interval "
+        "after startup). Default 1h. A run costs a plan scan of the days that became due."},
        [](ServerConfig* c, std::string_view v) -> absl::Status {
          KQ_ASSIGN_OR_RETURN(TimeMicros d, ParseDuration(v));
          if (d < kMicrosPerMinute || d > 30 * kMicrosPerDay) {

@@ -86,8 +86,13 @@ void FillReport(const retention::CostReport& r, v1::EnvironmentCost* out) {
 absl::StatusOr<std::unique_ptr<RetentionRunner>> RetentionRunner::Create(
     storage::Store* store, RetentionRunnerOptions options) {
   if (options.archive_root.empty()) options.archive_root = options.data_dir + "/archive";
+  // Absolute, so that listings and trail records name files wherever kq runs from.
+  std::error_code ec;
+  std::filesystem::path root = std::filesystem::absolute(options.archive_root, ec);
+  if (!ec) options.archive_root = root.lexically_normal().string();
   std::unique_ptr<RetentionRunner> r(new RetentionRunner(store, std::move(options)));
   const RetentionRunnerOptions& o = r->options_;
+  r->next_due_ = o.clock->Now() + o.interval;
   for (const std::string& name : store->EnvironmentNames()) {
     auto env = std::make_unique<Env>();
     env->name = name;
@@ -369,8 +374,8 @@ absl::Status RetentionRunner::RestoreArchive(const v1::RestoreArchiveRequest& re
 int RetentionRunner::RunDue() {
   std::lock_guard<std::mutex> due_lock(due_mu_);
   TimeMicros now = options_.clock->Now();
-  if (next_due_ != INT64_MIN && now < next_due_) return 0;
-  next_due_ = (next_due_ == INT64_MIN ? now : next_due_) + options_.interval;
+  if (now < next_due_) return 0;
+  next_due_ += options_.interval;
   if (next_due_ <= now) next_due_ = now + options_.interval;  // missed runs are not made up
   int runs = 0;
   for (auto& env : envs_) {

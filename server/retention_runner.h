@@ -87,9 +87,10 @@ class RetentionRunner {
                                             v1::RestoreArchiveResponse* response);
 
   // Scheduler. RunDue() runs every environment with a policy when the clock has reached the
-  // next due time (the first call is due at once; then every `interval` after the previous
-  // due time) and returns how many environment runs it made. A failed run is logged and
-  // counted; the others go on.
+  // next due time (the first is one `interval` after Create(), so a restart never mutates data
+  // at once; then every `interval` after the previous due time; missed ones are not made up)
+  // and returns how many environment runs it made. A failed run is logged and counted; the
+  // others go on.
   int RunDue();
   // Starts a thread that calls RunDue() every `poll` of real time, until StopScheduler().
   void StartScheduler(std::chrono::milliseconds poll = std::chrono::seconds(1));
@@ -131,7 +132,7 @@ class RetentionRunner {
   uint64_t runs_finished_ = 0;
 
   std::mutex due_mu_;  // one RunDue() at a time; guards next_due_
-  TimeMicros next_due_ = INT64_MIN;
+  TimeMicros next_due_ = 0;
 
   std::mutex scheduler_mu_;
   std::condition_variable scheduler_cv_;

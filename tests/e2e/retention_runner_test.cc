@@ -44,11 +44,13 @@ class RetentionRunnerTest : public ::testing::Test {
 };
 
 TEST_F(RetentionRunnerTest, RunsEveryEnvironmentOncePerInterval) {
-  EXPECT_EQ(runner_->RunDue(), 2);  // prod and dev, at once
-  EXPECT_EQ(runner_->RunDue(), 0);
+  EXPECT_EQ(runner_->RunDue(), 0);  // not at startup
   clock_.Advance(59 * kMicrosPerMinute);
   EXPECT_EQ(runner_->RunDue(), 0);
   clock_.Advance(kMicrosPerMinute);
+  EXPECT_EQ(runner_->RunDue(), 2);  // prod and dev
+  EXPECT_EQ(runner_->RunDue(), 0);
+  clock_.Advance(kMicrosPerHour);
   EXPECT_EQ(runner_->RunDue(), 2);
   // Missed runs are not made up: one run, then the next an interval later.
   clock_.Advance(5 * kMicrosPerHour);
@@ -73,7 +75,8 @@ TEST_F(RetentionRunnerTest, SchedulerThreadFollowsTheClock) {
     }
     return runner_->runs_finished();
   };
-  EXPECT_EQ(wait_for(2), 2u);  // the first run is due at start
+  clock_.Advance(kMicrosPerHour);
+  EXPECT_EQ(wait_for(2), 2u);
   clock_.Advance(kMicrosPerHour);
   EXPECT_EQ(wait_for(4), 4u);
   runner_->StopScheduler();
