@@ -1,6 +1,7 @@
 #include "server/http_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -12,6 +13,7 @@ namespace kq::server {
 namespace {
 
 constexpr size_t kHttpThreads = 48;
+constexpr int kListenBacklog = 1024;
 
 std::string JsonError(std::string_view message) {
   std::string out = "{\"error\":";
@@ -61,11 +63,20 @@ absl::Status HttpServer::Start() {
   if (!absl::SimpleAtoi(listen.substr(colon + 1), &want)) {
     return absl::InvalidArgumentError(absl::StrCat("http-listen: bad port in ", listen));
   }
+  // cpp-httplib listens with a backlog of 5, too short for 15 apiserver batches (and more
+  // senders) connecting at once under load: remember the socket, listen again with a longer one.
+  int listen_fd = -1;
+  server_->set_socket_options([&listen_fd](socket_t sock) {
+    listen_fd = sock;
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   if (want == 0) {
     port_ = server_->bind_to_any_port(host_.c_str());
   } else {
     port_ = server_->bind_to_port(host_.c_str(), want) ? want : -1;
   }
+  if (port_ > 0 && listen_fd >= 0) ::listen(listen_fd, kListenBacklog);
   if (port_ <= 0) {
     return absl::UnavailableError(
         absl::StrCat("http-listen: cannot bind ", listen, " (address in use or not local?)"));
