@@ -172,6 +172,23 @@ class RetentionEndToEnd : public ::testing::Test {
     EXPECT_THAT(log.out, HasSubstr("drop-bodies"));
     EXPECT_THAT(log.out, HasSubstr("sha256:"));
 
+    // The cost report, as configured and under a proposed policy.
+    std::string policy = dir_.Sub("longer.yaml");
+    std::ofstream(policy) << "prod: {hot: 14d, warm: 180d, archive: 730d}\n";
+    ProcessResult report = Kq({"retention", "report", "--env", "prod", "--policy", policy});
+    ASSERT_EQ(report.exit_code, 0) << report.err;
+    EXPECT_THAT(report.out, HasSubstr(absl::StrCat("with ", policy, ":")));
+    EXPECT_THAT(report.out, HasSubstr(held));
+    ProcessResult report_json =
+        Kq({"retention", "report", "--env", "prod", "--policy", policy, "--format", "json"});
+    ASSERT_EQ(report_json.exit_code, 0) << report_json.err;
+    EXPECT_THAT(report_json.out, HasSubstr("\"proposed\""));
+    EXPECT_THAT(report_json.out, HasSubstr("hot 14d, warm 180d, archive until 730d"));
+    std::ofstream(policy) << "prod: {hot: 14d, warm: 7d}\n";
+    report = Kq({"retention", "report", "--env", "prod", "--policy", policy});
+    EXPECT_EQ(report.exit_code, 1);
+    EXPECT_THAT(report.err, HasSubstr("shorter than hot"));
+
     ProcessResult list = Kq({"archive", "list", "--env", "prod"});
     ASSERT_EQ(list.exit_code, 0) << list.err;
     EXPECT_THAT(list.out, HasSubstr("date"));
