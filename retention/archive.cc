@@ -1,11 +1,15 @@
 #include "retention/archive.h"
 
 #include <openssl/evp.h>
+#include <stdio.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/json_escape.h"
@@ -14,6 +18,7 @@
 #include "common/time.h"
 #include "retention/ledger.h"
 #include "retention/yaml.h"
+#include "storage/compressed_file.h"
 
 namespace kq::retention {
 namespace {
@@ -88,6 +93,38 @@ absl::StatusOr<std::vector<ArchivePart>> ParseManifest(const std::string& path,
   return out;
 }
 
+// Calls `fn` with every non-empty line of the (zstd-compressed, or plain for parts written
+// before compression) file at `path`. Returns false when `fn` asked to stop.
+absl::StatusOr<bool> ForEachLine(const std::string& path,
+                                 const std::function<absl::StatusOr<bool>(std::string_view)>& fn) {
+  KQ_ASSIGN_OR_RETURN(std::unique_ptr<storage::CompressedFileReader> reader,
+                      storage::CompressedFileReader::Open(path));
+  std::string buf;
+  std::vector<char> chunk(256 << 10);
+  size_t start = 0;
+  while (true) {
+    KQ_ASSIGN_OR_RETURN(size_t n, reader->Read(chunk.data(), chunk.size()));
+    bool at_end = n == 0;
+    buf.erase(0, start);
+    start = 0;
+    buf.append(chunk.data(), n);
+    while (true) {
+      size_t nl = buf.find('\n', start);
+      if (nl == std::string::npos) {
+        if (!at_end) break;
+        nl = buf.size();
+      }
+      if (nl > start) {
+        KQ_ASSIGN_OR_RETURN(bool more, fn(std::string_view(buf).substr(start, nl - start)));
+        if (!more) return false;
+      }
+      start = nl + 1;
+      if (start >= buf.size()) break;
+    }
+    if (at_end) return true;
+  }
+}
+
 }  // namespace
 
 std::string Sha256Hex(std::string_view data) {
@@ -141,17 +178,27 @@ absl::StatusOr<ArchivePart> WritePart(std::string_view root, std::string_view en
   ArchivePart part;
   part.number = part_number;
   part.file = absl::StrCat("part-", part_number, Sv(kArchivePartExtension));
-  std::string data;
+  std::string path = p.dir + "/" + part.file;
+  std::string tmp = path + ".tmp";
+  KQ_ASSIGN_OR_RETURN(std::unique_ptr<storage::CompressedFileWriter> writer,
+                      storage::CompressedFileWriter::Create(tmp, kArchiveZstdLevel));
+  std::string line;
   for (const ArchiveEvent& e : events) {
-    data.append(e.json);
-    data.push_back('\n');
+    line.assign(e.json);
+    line.push_back('\n');
+    KQ_RETURN_IF_ERROR(writer->Append(line));
     part.min_time = part.events == 0 ? e.time : std::min(part.min_time, e.time);
     part.max_time = part.events == 0 ? e.time : std::max(part.max_time, e.time);
     ++part.events;
   }
-  part.bytes = data.size();
-  part.sha256 = Sha256Hex(data);
-  KQ_RETURN_IF_ERROR(WriteFileAtomically(p.dir + "/" + part.file, data, sync));
+  KQ_RETURN_IF_ERROR(writer->Finish(sync));
+  // The digest is of the file as stored (what `sha256sum` prints), read back from the disk.
+  KQ_ASSIGN_OR_RETURN(std::string stored, ReadWhole(tmp));
+  part.bytes = stored.size();
+  part.sha256 = Sha256Hex(stored);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot rename ", tmp, ": ", std::strerror(errno)));
+  }
   p.parts.push_back(part);
   std::sort(p.parts.begin(), p.parts.end(),
             [](const ArchivePart& a, const ArchivePart& b) { return a.number < b.number; });
@@ -249,16 +296,8 @@ absl::Status ReadArchive(std::string_view root, std::string_view env, TimeMicros
       if (Sha256Hex(data) != part.sha256) {
         return absl::DataLossError(absl::StrCat(path, ": sha256 mismatch, the file was altered"));
       }
-      size_t start = 0;
-      while (start < data.size()) {
-        size_t nl = data.find('\n', start);
-        if (nl == std::string::npos) nl = data.size();
-        if (nl > start) {
-          KQ_ASSIGN_OR_RETURN(bool more, fn(std::string_view(data).substr(start, nl - start)));
-          if (!more) return absl::OkStatus();
-        }
-        start = nl + 1;
-      }
+      KQ_ASSIGN_OR_RETURN(bool more, ForEachLine(path, fn));
+      if (!more) return absl::OkStatus();
     }
   }
   return absl::OkStatus();

@@ -2,18 +2,20 @@
 //
 // Layout (hive-style partitions, one per UTC day and namespace):
 //
-//   <root>/<env>/date=YYYY-MM-DD/ns=<namespace>/part-<n>.jsonl
+//   <root>/<env>/date=YYYY-MM-DD/ns=<namespace>/part-<n>.jsonl.zst
 //   <root>/<env>/date=YYYY-MM-DD/ns=<namespace>/manifest.json
 //
-// Each part holds one original event JSON per line. Cluster-scoped events (namespace "") go to
+// Each part holds one original event JSON per line, as one zstd frame (with zstd's content
+// checksum): `zstdcat part-1.jsonl.zst | jq` reads it. Cluster-scoped events (namespace "") go to
 // ns=_cluster (a namespace cannot contain '_'). The manifest lists every part with its event
 // count, byte size, time range and sha256; it is replaced atomically after the part file is
 // durable, so a part that is not in the manifest was never committed. Parts are numbered from
 // 1; events that reach an already archived day later (an import of old data) go to a new part.
 //
-// Parts are written uncompressed for now: storage offers no zstd writer yet (see
-// docs/retention.md). Readers: jq, DuckDB read_json_auto('<root>/prod/*/*/*.jsonl',
-// hive_partitioning=1), ClickHouse file(..., 'JSONEachRow').
+// The manifest's sha256 and bytes are of the file as stored (compressed), so `sha256sum`
+// checks them. Parts written plain (.jsonl, before compression) are still read and verified.
+// Readers: zstdcat | jq, DuckDB read_json_auto('<root>/prod/*/*/*.jsonl.zst',
+// hive_partitioning=1), ClickHouse file('<root>/prod/*/*/*.jsonl.zst', 'JSONEachRow').
 //
 // Functions on one partition are not safe to run concurrently with each other on the same
 // partition; different partitions are independent.
@@ -32,15 +34,17 @@
 
 namespace kq::retention {
 
-inline constexpr std::string_view kArchivePartExtension = ".jsonl";
+inline constexpr std::string_view kArchivePartExtension = ".jsonl.zst";
+// zstd level of archive parts: 3 is zstd's default (fast; most of -19's ratio on audit JSON).
+inline constexpr int kArchiveZstdLevel = 3;
 
 struct ArchivePart {
   int number = 0;
-  std::string file;  // "part-1.jsonl", relative to the partition directory
+  std::string file;  // "part-1.jsonl.zst", relative to the partition directory
   uint64_t events = 0;
-  uint64_t bytes = 0;
+  uint64_t bytes = 0;                     // of the file as stored (compressed)
   TimeMicros min_time = 0, max_time = 0;  // requestReceivedTimestamp range
-  std::string sha256;                     // lower-case hex of the file's bytes
+  std::string sha256;                     // lower-case hex of the stored file's bytes
 };
 
 struct ArchivePartition {

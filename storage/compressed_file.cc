@@ -202,4 +202,81 @@ absl::StatusOr<std::unique_ptr<CompressedFileReader>> CompressedFileReader::Open
   return std::make_unique<PlainReader>(std::move(src));
 }
 
+CompressedFileWriter::CompressedFileWriter(int fd, std::string path, void* cctx)
+    : fd_(fd), path_(std::move(path)), cctx_(cctx) {
+  out_.resize(ZSTD_CStreamOutSize());
+}
+
+CompressedFileWriter::~CompressedFileWriter() {
+  ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(cctx_));
+  if (fd_ >= 0) ::close(fd_);
+}
+
+absl::StatusOr<std::unique_ptr<CompressedFileWriter>> CompressedFileWriter::Create(
+    const std::string& path, int level) {
+  if (level < 1 || level > ZSTD_maxCLevel()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("zstd level ", level, " out of range 1..", ZSTD_maxCLevel()));
+  }
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  if (cctx == nullptr) return absl::ResourceExhaustedError("zstd: cannot create a context");
+  size_t rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+  if (!ZSTD_isError(rc)) rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+  if (ZSTD_isError(rc)) {
+    ZSTD_freeCCtx(cctx);
+    return absl::InternalError(absl::StrCat("zstd: ", ZSTD_getErrorName(rc)));
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    int err = errno;
+    ZSTD_freeCCtx(cctx);
+    return ErrnoStatus("cannot create", path, err);
+  }
+  return std::unique_ptr<CompressedFileWriter>(new CompressedFileWriter(fd, path, cctx));
+}
+
+absl::Status CompressedFileWriter::WriteOut(const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::write(fd_, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return ErrnoStatus("cannot write", path_, errno);
+    p += w;
+    n -= static_cast<size_t>(w);
+    bytes_out_ += static_cast<uint64_t>(w);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CompressedFileWriter::Compress(std::string_view data, bool end) {
+  auto* cctx = static_cast<ZSTD_CCtx*>(cctx_);
+  ZSTD_inBuffer in{data.data(), data.size(), 0};
+  while (true) {
+    ZSTD_outBuffer out{out_.data(), out_.size(), 0};
+    size_t rc = ZSTD_compressStream2(cctx, &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+    if (ZSTD_isError(rc)) {
+      return absl::InternalError(absl::StrCat(path_, ": zstd: ", ZSTD_getErrorName(rc)));
+    }
+    if (absl::Status s = WriteOut(out_.data(), out.pos); !s.ok()) return s;
+    bool done = end ? rc == 0 : in.pos == in.size;
+    if (done) return absl::OkStatus();
+  }
+}
+
+absl::Status CompressedFileWriter::Append(std::string_view data) {
+  if (finished_) return absl::FailedPreconditionError(absl::StrCat(path_, ": already finished"));
+  bytes_in_ += data.size();
+  return Compress(data, false);
+}
+
+absl::Status CompressedFileWriter::Finish(bool sync) {
+  if (finished_) return absl::FailedPreconditionError(absl::StrCat(path_, ": already finished"));
+  finished_ = true;
+  if (absl::Status s = Compress({}, true); !s.ok()) return s;
+  if (sync && ::fsync(fd_) != 0) return ErrnoStatus("cannot sync", path_, errno);
+  int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) return ErrnoStatus("cannot close", path_, errno);
+  return absl::OkStatus();
+}
+
 }  // namespace kq::storage

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "common/time.h"
 #include "retention/archive.h"
@@ -70,7 +72,10 @@ TEST(CostReportTest, RatesTiersAndSteadyState) {
   EXPECT_DOUBLE_EQ(b.events_per_day_7d, 3.0 / 7);
   EXPECT_EQ(a.hot_events, 70u);
   EXPECT_EQ(a.archive_events, 1u);
-  EXPECT_EQ(a.archive_bytes, 8u);  // "{\"x\":1}\n"
+  // The archive's bytes are those of the stored (zstd) part file.
+  EXPECT_EQ(a.archive_bytes, std::filesystem::file_size(
+                                 PartitionDir(dir.Sub("archive"), "prod", kD0 - 200 * kDay, "a") +
+                                 "/part-1.jsonl.zst"));
   ASSERT_OK_AND_ASSIGN(storage::EnvironmentStats stats, prod->Stats());
   uint64_t hot_disk_a = 0;
   for (const auto& n : stats.namespaces) {
