@@ -12,7 +12,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -43,7 +45,7 @@ struct SharedResources {
 class EnvironmentImpl : public Environment {
  public:
   // Column family indexes into handles().
-  enum Cf { kMeta = 0, kSegments, kSummaries, kBodies, kDedupe, kQuarantine, kNumCfs };
+  enum Cf { kMeta = 0, kSegments, kSummaries, kBodies, kDedupe, kQuarantine, kAuditIds, kNumCfs };
 
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<EnvironmentImpl>> Open(
       const std::string& name, const std::string& dir, const StoreOptions& options,
@@ -67,6 +69,13 @@ class EnvironmentImpl : public Environment {
   // two or more small segments, else only groups with many. Returns segments merged.
   [[nodiscard]] absl::StatusOr<uint64_t> MergeSmallSegments(bool all);
 
+  // Removes auditID index keys of (bucket, namespace) groups that have no segments left (after
+  // DeleteRange). Runs in the background after a DeleteRange; reads the whole index. Returns
+  // the keys removed.
+  [[nodiscard]] absl::StatusOr<uint64_t> SweepAuditIndex();
+  // The number of auditID index keys (reads the whole index; for tests).
+  [[nodiscard]] absl::StatusOr<uint64_t> CountAuditIndexKeys();
+
   rocksdb::DB* db() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[c]; }
   const std::string& dir() const { return dir_; }
@@ -84,6 +93,8 @@ class EnvironmentImpl : public Environment {
       const std::function<void(const std::string& key, std::string summary, rocksdb::WriteBatch*)>&
           on_summary);
   void MergeLoop();
+  // Whether any segment of the group (a SegmentPrefix) exists now.
+  [[nodiscard]] absl::StatusOr<bool> GroupExists(std::string_view group);
   uint64_t DedupeHash(const Event& e) const;
   void ExpireDedupe(TimeMicros newest_hour, rocksdb::WriteBatch* batch);
 
@@ -104,13 +115,16 @@ class EnvironmentImpl : public Environment {
   std::map<TimeMicros, absl::flat_hash_set<uint64_t>> dedupe_;
   TimeMicros dedupe_newest_hour_ = INT64_MIN;
 
-  // Held by merges and retention so they never interleave.
+  // Held by merges, retention and the index sweep so they never interleave.
   std::mutex maintenance_mu_;
+  // Held shared by Append while it writes, exclusively by the index sweep while it deletes.
+  std::shared_mutex index_mu_;
 
   std::mutex merge_mu_;
   std::condition_variable merge_cv_;
   bool stop_ = false;
   uint64_t appends_since_merge_ = 0;
+  bool sweep_index_ = false;  // set by DeleteRange
   std::thread merge_thread_;
 };
 

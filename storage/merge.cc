@@ -156,14 +156,26 @@ void EnvironmentImpl::MergeLoop() {
   std::unique_lock<std::mutex> l(merge_mu_);
   while (!stop_) {
     merge_cv_.wait_for(l, std::chrono::seconds(5),
-                       [&] { return stop_ || appends_since_merge_ >= 64; });
+                       [&] { return stop_ || appends_since_merge_ >= 64 || sweep_index_; });
     if (stop_) break;
-    if (appends_since_merge_ == 0) continue;
+    if (appends_since_merge_ == 0 && !sweep_index_) continue;
+    bool merge = appends_since_merge_ > 0;
+    bool sweep = sweep_index_;
     appends_since_merge_ = 0;
+    sweep_index_ = false;
     l.unlock();
-    absl::StatusOr<uint64_t> merged = MergeSmallSegments(/*all=*/false);
-    if (!merged.ok()) {
-      log::Warning("environment ", name_, ": merge failed: ", merged.status().ToString());
+    if (merge) {
+      absl::StatusOr<uint64_t> merged = MergeSmallSegments(/*all=*/false);
+      if (!merged.ok()) {
+        log::Warning("environment ", name_, ": merge failed: ", merged.status().ToString());
+      }
+    }
+    if (sweep) {
+      absl::StatusOr<uint64_t> swept = SweepAuditIndex();
+      if (!swept.ok()) {
+        log::Warning("environment ", name_, ": auditID index sweep failed (the next DeleteRange ",
+                     "tries again): ", swept.status().ToString());
+      }
     }
     l.lock();
   }

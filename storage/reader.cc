@@ -192,9 +192,33 @@ class ReaderImpl : public Reader {
     return absl::OkStatus();
   }
 
+  // The auditID index names the (bucket, namespace) groups holding the auditID (and, rarely,
+  // groups of another auditID with the same 4-byte hash, or groups deleted since); only their
+  // segments are looked at.
   absl::Status LookupAuditId(std::string_view audit_id, const BatchCallback& fn,
                              ScanStats* stats) override {
-    return Lookup(ScanRange(), Column::kAuditId, audit_id, fn, stats);
+    ScanStats local;
+    if (stats == nullptr) stats = &local;
+    const std::string prefix = AuditIdIndexPrefix(audit_id);
+    std::vector<std::string> groups;
+    {
+      std::string end = PrefixEnd(prefix);
+      rocksdb::Slice upper(end);
+      rocksdb::ReadOptions ro = ro_;
+      ro.iterate_upper_bound = &upper;
+      std::unique_ptr<rocksdb::Iterator> it(
+          env_->db()->NewIterator(ro, env_->cf(EnvironmentImpl::kAuditIds)));
+      for (it->Seek(prefix); it->Valid(); it->Next()) {
+        groups.emplace_back(it->key().data() + prefix.size(), it->key().size() - prefix.size());
+      }
+      KQ_RETURN_IF_ERROR(FromRocks(it->status(), env_->dir()));
+    }
+    // Index keys after the hash are bucket nsname, so `groups` is already in scan order.
+    std::vector<Entry> entries;
+    for (const std::string& group : groups) {
+      KQ_RETURN_IF_ERROR(CollectKeys(group, PrefixEnd(group), {}, &entries, stats));
+    }
+    return LookupIn(entries, ScanRange(), Column::kAuditId, audit_id, fn, stats);
   }
 
   absl::Status LookupName(std::string_view name, const ScanRange& range, const BatchCallback& fn,
@@ -256,6 +280,19 @@ class ReaderImpl : public Reader {
       TimeMicros last = BucketOf(range.to - 1);
       if (last <= INT64_MAX - kBucketMicros) PutTimeKey(&hi, last + kBucketMicros);
     }
+    KQ_RETURN_IF_ERROR(CollectKeys(lo, hi, range.namespaces, out, stats));
+    if (range.newest_first) {
+      std::stable_sort(out->begin(), out->end(),
+                       [](const Entry& a, const Entry& b) { return a.bucket > b.bucket; });
+    }
+    return absl::OkStatus();
+  }
+
+  // Appends the summaries with keys in [lo, hi) (hi empty: no bound) of `namespaces` (empty:
+  // all), in key order.
+  absl::Status CollectKeys(const std::string& lo, const std::string& hi,
+                           const std::vector<std::string>& namespaces, std::vector<Entry>* out,
+                           ScanStats* stats) {
     rocksdb::ReadOptions ro = ro_;
     rocksdb::Slice upper(hi);
     if (!hi.empty()) ro.iterate_upper_bound = &upper;
@@ -268,8 +305,8 @@ class ReaderImpl : public Reader {
       if (!ParseSegmentKey(e.key, &e.bucket, &e.ns, &id)) {
         return absl::DataLossError(absl::StrCat(env_->dir(), ": corrupt summary key"));
       }
-      if (!range.namespaces.empty() && std::find(range.namespaces.begin(), range.namespaces.end(),
-                                                 e.ns) == range.namespaces.end()) {
+      if (!namespaces.empty() &&
+          std::find(namespaces.begin(), namespaces.end(), e.ns) == namespaces.end()) {
         continue;
       }
       absl::StatusOr<Summary> s =
@@ -279,12 +316,7 @@ class ReaderImpl : public Reader {
       ++stats->segments_total;
       out->push_back(std::move(e));
     }
-    KQ_RETURN_IF_ERROR(FromRocks(it->status(), env_->dir()));
-    if (range.newest_first) {
-      std::stable_sort(out->begin(), out->end(),
-                       [](const Entry& a, const Entry& b) { return a.bucket > b.bucket; });
-    }
-    return absl::OkStatus();
+    return FromRocks(it->status(), env_->dir());
   }
 
   bool Prune(const Entry& e, const ScanRange& range) const {
@@ -344,6 +376,12 @@ class ReaderImpl : public Reader {
     if (stats == nullptr) stats = &local;
     std::vector<Entry> entries;
     KQ_RETURN_IF_ERROR(Collect(range, &entries, stats));
+    return LookupIn(entries, range, column, needle, fn, stats);
+  }
+
+  // Hands `fn` the rows of `entries` whose `column` equals `needle`, within `range`'s times.
+  absl::Status LookupIn(const std::vector<Entry>& entries, const ScanRange& range, Column column,
+                        std::string_view needle, const BatchCallback& fn, ScanStats* stats) {
     ScanRange hinted = range;
     hinted.hints.push_back({column, {std::string(needle)}});
     for (const Entry& e : entries) {

@@ -14,7 +14,9 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <shared_mutex>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/coding.h"
 #include "common/status.h"
@@ -28,10 +30,10 @@
 namespace kq::storage {
 namespace {
 
-constexpr int kFormatVersion = 1;
+constexpr int kFormatVersion = 2;
 constexpr size_t kQuarantinePayloadLimit = 1u << 20;
-constexpr const char* kCfNames[] = {"default", "segments", "summaries",
-                                    "bodies",  "dedupe",   "quarantine"};
+constexpr const char* kCfNames[] = {"default", "segments",   "summaries", "bodies",
+                                    "dedupe",  "quarantine", "auditids"};
 
 // Takes the environment's lock file; FailedPrecondition "locked by pid N" when another process
 // (or another open in this process) holds it.
@@ -328,12 +330,24 @@ absl::Status EnvironmentImpl::Append(std::span<const Event> events, AppendResult
     return *a.ns < *b.ns;
   });
   SegmentBuilder builder(kAppendZstdLevel);
+  // auditID index: one key per distinct (auditID, bucket, namespace) of this call.
+  absl::flat_hash_set<std::string_view> audit_ids;
   size_t group_start = 0;
   for (size_t i = 0; i <= slots.size(); ++i) {
     bool boundary = i == slots.size();
     if (!boundary && i > group_start) {
       boundary = slots[group_start].bucket != slots[i].bucket ||
                  *slots[group_start].ns != *slots[i].ns || builder.rows() >= kMaxSegmentRows;
+    }
+    if (boundary && !audit_ids.empty() &&
+        (i == slots.size() || slots[group_start].bucket != slots[i].bucket ||
+         *slots[group_start].ns != *slots[i].ns)) {
+      for (std::string_view a : audit_ids) {
+        (void)batch.Put(handles_[kAuditIds],
+                        AuditIdIndexKey(a, slots[group_start].bucket, *slots[group_start].ns),
+                        rocksdb::Slice());
+      }
+      audit_ids.clear();
     }
     if (boundary && builder.rows() > 0) {
       uint64_t id;
@@ -353,10 +367,17 @@ absl::Status EnvironmentImpl::Append(std::span<const Event> events, AppendResult
       }
       group_start = i;
     }
-    if (i < slots.size()) builder.Add(events[slots[i].index]);
+    if (i < slots.size()) {
+      builder.Add(events[slots[i].index]);
+      audit_ids.insert(events[slots[i].index].audit_id);
+    }
   }
   // 3. One durable write.
-  absl::Status st = Write(&batch);
+  absl::Status st;
+  {
+    std::shared_lock<std::shared_mutex> index_lock(index_mu_);
+    st = Write(&batch);
+  }
   if (!st.ok()) {
     std::lock_guard<std::mutex> l(dedupe_mu_);
     for (const auto& [hour, hash] : claimed) dedupe_[hour].erase(hash);
@@ -525,35 +546,48 @@ absl::Status EnvironmentImpl::DropBodies(TimeMicros from, TimeMicros to,
 
 absl::Status EnvironmentImpl::DeleteRange(TimeMicros from, TimeMicros to,
                                           std::span<const std::string> namespaces) {
-  std::lock_guard<std::mutex> l(maintenance_mu_);
-  std::string lo, hi;
-  PutTimeKey(&lo, from);
-  PutTimeKey(&hi, to);
-  return ForEachGroup(
-      from, to, namespaces,
-      [&](const std::string& prefix, rocksdb::WriteBatch* batch) {
-        for (Cf c : {kSegments, kSummaries, kBodies}) {
-          if (prefix.empty()) {
-            (void)batch->DeleteRange(handles_[c], lo, hi);
-          } else {
-            (void)batch->DeleteRange(handles_[c], prefix, PrefixEnd(prefix));
+  {
+    std::lock_guard<std::mutex> l(maintenance_mu_);
+    std::string lo, hi;
+    PutTimeKey(&lo, from);
+    PutTimeKey(&hi, to);
+    KQ_RETURN_IF_ERROR(ForEachGroup(
+        from, to, namespaces,
+        [&](const std::string& prefix, rocksdb::WriteBatch* batch) {
+          for (Cf c : {kSegments, kSummaries, kBodies}) {
+            if (prefix.empty()) {
+              (void)batch->DeleteRange(handles_[c], lo, hi);
+            } else {
+              (void)batch->DeleteRange(handles_[c], prefix, PrefixEnd(prefix));
+            }
           }
-        }
-      },
-      nullptr);
+        },
+        nullptr));
+  }
+  // The auditID index keys of the deleted groups go in the background (SweepAuditIndex).
+  {
+    std::lock_guard<std::mutex> l(merge_mu_);
+    sweep_index_ = true;
+  }
+  merge_cv_.notify_one();
+  return absl::OkStatus();
 }
 
 absl::Status EnvironmentImpl::Flush() {
   KQ_ASSIGN_OR_RETURN(uint64_t merged, MergeSmallSegments(/*all=*/true));
   rocksdb::FlushOptions fo;
   KQ_RETURN_IF_ERROR(FromRocks(db_->Flush(fo, handles_), dir_));
+  rocksdb::CompactRangeOptions co;
   if (merged > 0) {
     // Merging left the small segments' bytes behind deletions; reclaim them now.
-    rocksdb::CompactRangeOptions co;
     for (Cf c : {kSegments, kSummaries, kBodies}) {
       KQ_RETURN_IF_ERROR(FromRocks(db_->CompactRange(co, handles_[c], nullptr, nullptr), dir_));
     }
   }
+  // The auditID index's keys arrive in hash order, so its recent files overlap everything:
+  // one sorted run keeps look-ups to one seek and drops the keys' sequence numbers.
+  KQ_RETURN_IF_ERROR(
+      FromRocks(db_->CompactRange(co, handles_[kAuditIds], nullptr, nullptr), dir_));
   return FromRocks(db_->FlushWAL(/*sync=*/true), dir_);
 }
 

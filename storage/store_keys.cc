@@ -1,6 +1,7 @@
 #include "storage/store_keys.h"
 
 #include "common/coding.h"
+#include "storage/hash.h"
 
 namespace kq::storage {
 
@@ -32,6 +33,19 @@ std::string SegmentPrefix(TimeMicros bucket, std::string_view ns) {
 std::string SegmentKey(TimeMicros bucket, std::string_view ns, uint64_t id) {
   std::string key = SegmentPrefix(bucket, ns);
   PutFixed64BE(&key, id);
+  return key;
+}
+
+std::string AuditIdIndexPrefix(std::string_view audit_id) {
+  std::string key;
+  PutFixed32BE(&key, static_cast<uint32_t>(Hash64(audit_id) >> 32));
+  return key;
+}
+
+std::string AuditIdIndexKey(std::string_view audit_id, TimeMicros bucket, std::string_view ns) {
+  std::string key = AuditIdIndexPrefix(audit_id);
+  PutTimeKey(&key, bucket);
+  PutNamespaceKey(&key, ns);
   return key;
 }
 

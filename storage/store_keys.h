@@ -29,6 +29,13 @@ std::string SegmentKey(TimeMicros bucket, std::string_view ns, uint64_t id);
 // The first key after every key that starts with `prefix`.
 std::string PrefixEnd(std::string_view prefix);
 
+// The auditID index (docs/format.md, "auditids"): every key of one auditID starts with
+// AuditIdIndexPrefix(audit_id), 4 bytes; the rest of the key is the SegmentPrefix of a
+// (bucket, namespace) holding events with that auditID.
+inline constexpr size_t kAuditIdHashBytes = 4;
+std::string AuditIdIndexPrefix(std::string_view audit_id);
+std::string AuditIdIndexKey(std::string_view audit_id, TimeMicros bucket, std::string_view ns);
+
 // Parses a segment key; trailing bytes (the body kind of a bodies key) are ignored.
 [[nodiscard]] bool ParseSegmentKey(std::string_view key, TimeMicros* bucket, std::string* ns,
                                    uint64_t* id);

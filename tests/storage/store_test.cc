@@ -391,7 +391,7 @@ TEST(StoreTest, LookupsFindNeedlesWithoutScanningEverything) {
   std::sort(stages.begin(), stages.end());
   EXPECT_EQ(stages, (std::vector<std::string>{"ResponseComplete", "ResponseStarted"}));
   EXPECT_LE(stats.segments_read, 3u);
-  EXPECT_GE(stats.segments_pruned, 20u);
+  EXPECT_LE(stats.segments_total, 3u);  // the auditID index names hour 5's segments only
   size_t found = 0;
   ScanRange hours_3_to_5;
   hours_3_to_5.from = kDay0 + 3 * kMicrosPerHour;

@@ -1,5 +1,6 @@
 // Bulk import benchmark of the storage module: decodes a JSON-lines file and appends it to a
-// fresh store, then reports events/s, bytes on disk against the raw file, and peak RSS.
+// fresh store, then reports events/s, bytes on disk against the raw file, the time of needle
+// look-ups by auditID, and peak RSS.
 //
 //   kq_storage_import_bench [--input FILE] [--events N] [--seed N] [--dir DIR] [--batch N]
 //                           [--budget-mib N]
@@ -9,6 +10,7 @@
 // is removed at the end unless given. Decoding runs on one thread and appending on another.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -24,6 +26,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "storage/decoder.h"
 #include "storage/store.h"
 #include "tools/gen/generator.h"
@@ -119,6 +122,71 @@ class BatchQueue {
   bool closed_ = false;
 };
 
+struct NeedleTimes {
+  size_t lookups = 0;
+  double index_ms = 0, bloom_ms = 0;              // medians
+  double index_segments = 0, bloom_segments = 0;  // means
+  bool mismatch = false;                          // the two ways found different row counts
+};
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Times Reader::LookupAuditId (the auditID index) against what it replaced, a scan of every
+// segment's summary with the auditID as a pruning hint, for up to 101 of `ids` spread evenly;
+// each on a fresh Reader, each rendering its matches as JSON.
+NeedleTimes TimeNeedles(storage::Environment* env, const std::vector<std::string>& ids) {
+  NeedleTimes out;
+  std::vector<double> index_ms, bloom_ms;
+  size_t step = std::max<size_t>(1, ids.size() / 101);
+  for (size_t i = 0; i < ids.size(); i += step) {
+    const std::string& id = ids[i];
+    uint64_t index_rows = 0, bloom_rows = 0;
+    storage::ScanStats index_stats, bloom_stats;
+    auto count = [&](uint64_t* rows) {
+      return [rows, &id](const storage::EventBatch& b) -> absl::StatusOr<bool> {
+        const storage::StringColumn& col = b.Strings(storage::Column::kAuditId);
+        for (size_t r = 0; r < b.num_rows(); ++r) {
+          if (col.codes[r] == storage::kNullCode || col.dict[col.codes[r]] != id) continue;
+          // What a needle query does with a match: print the whole event.
+          KQ_ASSIGN_OR_RETURN(std::string json, b.EventJson(r));
+          *rows += !json.empty();
+        }
+        return true;
+      };
+    };
+    auto reader = env->NewReader();
+    auto t0 = std::chrono::steady_clock::now();
+    absl::Status st = reader->LookupAuditId(id, count(&index_rows), &index_stats);
+    auto t1 = std::chrono::steady_clock::now();
+    storage::ScanRange hinted;
+    hinted.hints.push_back({storage::Column::kAuditId, {id}});
+    if (st.ok()) st = reader->Scan(hinted, count(&bloom_rows), &bloom_stats);
+    auto t2 = std::chrono::steady_clock::now();
+    if (!st.ok()) {
+      std::cerr << "needle " << id << ": " << st << "\n";
+      out.mismatch = true;
+      break;
+    }
+    index_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    bloom_ms.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+    out.index_segments += static_cast<double>(index_stats.segments_read);
+    out.bloom_segments += static_cast<double>(bloom_stats.segments_read);
+    out.mismatch |= index_rows != bloom_rows || index_rows == 0;
+  }
+  out.lookups = index_ms.size();
+  if (out.lookups > 0) {
+    out.index_segments /= static_cast<double>(out.lookups);
+    out.bloom_segments /= static_cast<double>(out.lookups);
+  }
+  out.index_ms = Median(std::move(index_ms));
+  out.bloom_ms = Median(std::move(bloom_ms));
+  return out;
+}
+
 int Run(const Args& args) {
   bool own_dir = args.dir.empty();
   fs::path dir = own_dir ? fs::temp_directory_path() / absl::StrCat("kq-import-bench-", getpid())
@@ -196,7 +264,9 @@ int Run(const Args& args) {
     queue.Close();
   });
   uint64_t stored = 0, duplicates = 0;
+  std::vector<std::string> needles;  // the first auditID of every batch, for the needle timing
   while (auto batch = queue.Pop()) {
+    if (!batch->empty()) needles.push_back(batch->front().audit_id);
     storage::AppendResult r;
     absl::Status st = env->Append(*batch, &r);
     if (!st.ok()) {
@@ -215,6 +285,9 @@ int Run(const Args& args) {
     std::cerr << "flush: " << st << "\n";
     return 1;
   }
+  NeedleTimes needle = TimeNeedles(env, needles);
+  // Measured before the drop below, whose auditID index sweep writes deletions to the WAL.
+  uint64_t disk = DirBytes(dir / "store" / "prod");
   auto stats = env->Stats();
   // Retention: drop the first day of data (range deletions), timed.
   double drop_ms = -1;
@@ -227,7 +300,6 @@ int Run(const Args& args) {
     if (!drop.ok()) std::cerr << "delete range: " << drop << "\n";
   }
   store->reset();
-  uint64_t disk = DirBytes(dir / "store" / "prod");
   std::printf("input            %s\n", input.c_str());
   std::printf("events stored    %llu (duplicates %llu, decode errors %llu)\n",
               static_cast<unsigned long long>(stored), static_cast<unsigned long long>(duplicates),
@@ -243,6 +315,12 @@ int Run(const Args& args) {
   std::printf("on disk          %llu bytes (%.1f bytes/event), ratio 1/%.1f\n",
               static_cast<unsigned long long>(disk), double(disk) / stored,
               double(raw_bytes) / disk);
+  std::printf(
+      "needle auditID   %zu look-ups, median %.3f ms (auditID index, %.1f segments read)"
+      "\n                 vs %.3f ms (summary Bloom filters of every segment, %.1f read)"
+      "%s\n",
+      needle.lookups, needle.index_ms, needle.index_segments, needle.bloom_ms,
+      needle.bloom_segments, needle.mismatch ? "  MISMATCH" : "");
   std::printf("drop first day   %.1f ms (DeleteRange)\n", drop_ms);
   std::printf("peak RSS         %.0f MiB (budget %llu MiB)\n", PeakRssMiB(),
               static_cast<unsigned long long>(args.budget_mib));
