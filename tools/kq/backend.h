@@ -82,6 +82,10 @@ class Backend {
                                                    v1::VerifyArchiveResponse* response) = 0;
   [[nodiscard]] virtual absl::Status RestoreArchive(const v1::RestoreArchiveRequest& request,
                                                     v1::RestoreArchiveResponse* response) = 0;
+  // Embedded only, before any retention call: take the retention policy, archive root and
+  // environment directories from a kqd config file, so that `kq --data` enforces what kqd
+  // would. A server uses its own config: FailedPrecondition.
+  [[nodiscard]] virtual absl::Status UseKqdConfig(const std::string& kqd_config_file) = 0;
 };
 
 // Opens the store under `data_dir` in-process (its lock keeps a running kqd out): prod, dev

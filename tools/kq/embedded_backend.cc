@@ -6,6 +6,7 @@
 #include "common/status.h"
 #include "common/strings.h"
 #include "query/engine.h"
+#include "server/config.h"
 #include "server/importer.h"
 #include "server/ingest_pipeline.h"
 #include "server/metrics.h"
@@ -163,10 +164,20 @@ class EmbeddedBackend : public Backend {
   }
 
  private:
+  absl::Status UseKqdConfig(const std::string& kqd_config_file) override {
+    if (runner_ != nullptr) return absl::FailedPreconditionError("retention is already open");
+    const char* argv[] = {"kqd", "--config", kqd_config_file.c_str()};
+    KQ_ASSIGN_OR_RETURN(server::ParsedArgs parsed, server::ParseArgs(3, argv));
+    retention_.policy = parsed.config.retention;
+    retention_.archive_root = parsed.config.archive_root;
+    retention_.environments = parsed.config.environments;
+    return absl::OkStatus();
+  }
+
   // Opened at the first retention call (it creates each environment's ledger directory).
   absl::StatusOr<server::RetentionRunner*> runner() {
     if (runner_ == nullptr) {
-      server::RetentionRunnerOptions options;
+      server::RetentionRunnerOptions options = retention_;
       options.data_dir = data_dir_;
       options.open_restore_targets = true;
       KQ_ASSIGN_OR_RETURN(runner_, server::RetentionRunner::Create(store_.get(), options));
@@ -181,6 +192,7 @@ class EmbeddedBackend : public Backend {
   server::StoreReaderFactory readers_;
   server::IngestPipeline pipeline_;
   std::string data_dir_;
+  server::RetentionRunnerOptions retention_;  // policy and archive root (UseKqdConfig)
   std::unique_ptr<server::RetentionRunner> runner_;
 };
 

@@ -251,19 +251,23 @@ class RemoteBackend : public Backend {
     return FromProto(response);
   }
 
-  absl::Status RetentionPlan(const v1::RetentionPlanRequest& request, v1::RetentionPlanResponse* response) override {
+  absl::Status RetentionPlan(const v1::RetentionPlanRequest& request,
+                             v1::RetentionPlanResponse* response) override {
     grpc::ClientContext context;
     return FromGrpc(retention_->Plan(&context, request, response), address_);
   }
-  absl::Status RetentionRun(const v1::RetentionRunRequest& request, v1::RetentionRunResponse* response) override {
+  absl::Status RetentionRun(const v1::RetentionRunRequest& request,
+                            v1::RetentionRunResponse* response) override {
     grpc::ClientContext context;
     return FromGrpc(retention_->Run(&context, request, response), address_);
   }
-  absl::Status RetentionLog(const v1::RetentionLogRequest& request, v1::RetentionLogResponse* response) override {
+  absl::Status RetentionLog(const v1::RetentionLogRequest& request,
+                            v1::RetentionLogResponse* response) override {
     grpc::ClientContext context;
     return FromGrpc(retention_->Log(&context, request, response), address_);
   }
-  absl::Status RetentionReport(const v1::RetentionReportRequest& request, v1::RetentionReportResponse* response) override {
+  absl::Status RetentionReport(const v1::RetentionReportRequest& request,
+                               v1::RetentionReportResponse* response) override {
     grpc::ClientContext context;
     return FromGrpc(retention_->Report(&context, request, response), address_);
   }
@@ -271,22 +275,31 @@ class RemoteBackend : public Backend {
     grpc::ClientContext context;
     return FromGrpc(retention_->AddHold(&context, request, response), address_);
   }
-  absl::Status ListHolds(const v1::ListHoldsRequest& request, v1::ListHoldsResponse* response) override {
+  absl::Status ListHolds(const v1::ListHoldsRequest& request,
+                         v1::ListHoldsResponse* response) override {
     grpc::ClientContext context;
     return FromGrpc(retention_->ListHolds(&context, request, response), address_);
   }
-  absl::Status ListArchive(const v1::ListArchiveRequest& request, v1::ListArchiveResponse* response) override {
+  absl::Status ListArchive(const v1::ListArchiveRequest& request,
+                           v1::ListArchiveResponse* response) override {
     grpc::ClientContext context;
     return FromGrpc(retention_->ListArchive(&context, request, response), address_);
   }
-  absl::Status VerifyArchive(const v1::VerifyArchiveRequest& request, v1::VerifyArchiveResponse* response) override {
+  absl::Status VerifyArchive(const v1::VerifyArchiveRequest& request,
+                             v1::VerifyArchiveResponse* response) override {
     grpc::ClientContext context;
     return FromGrpc(retention_->VerifyArchive(&context, request, response), address_);
   }
-  absl::Status RestoreArchive(const v1::RestoreArchiveRequest& request, v1::RestoreArchiveResponse* response) override {
+  absl::Status RestoreArchive(const v1::RestoreArchiveRequest& request,
+                              v1::RestoreArchiveResponse* response) override {
     grpc::ClientContext context;
     return FromGrpc(retention_->RestoreArchive(&context, request, response), address_);
   }
+  absl::Status UseKqdConfig(const std::string&) override {
+    return absl::FailedPreconditionError(
+        "--kqd-config is for --data DIR: kqd enforces the retention of its own config");
+  }
+
   absl::Status ReleaseHold(const v1::ReleaseHoldRequest& request) override {
     grpc::ClientContext context;
     v1::ReleaseHoldResponse response;

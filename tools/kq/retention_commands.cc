@@ -85,9 +85,16 @@ std::string User() {
   return user != nullptr && *user != '\0' ? user : absl::StrCat("uid ", getuid());
 }
 
-#define KQ_BACKEND_OR_EXIT(session)                              \
-  absl::StatusOr<Backend*> backend_or = (session).backend();     \
-  if (!backend_or.ok()) return ReportError(backend_or.status()); \
+// The session's backend, configured with --kqd-config when given.
+absl::StatusOr<Backend*> OpenBackend(Session& session, const RetentionArgs& args) {
+  KQ_ASSIGN_OR_RETURN(Backend * backend, session.backend());
+  if (!args.kqd_config.empty()) KQ_RETURN_IF_ERROR(backend->UseKqdConfig(args.kqd_config));
+  return backend;
+}
+
+#define KQ_BACKEND_OR_EXIT(session)                                   \
+  absl::StatusOr<Backend*> backend_or = OpenBackend((session), args); \
+  if (!backend_or.ok()) return ReportError(backend_or.status());      \
   Backend* backend = *backend_or
 
 void PrintPlans(const google::protobuf::RepeatedPtrField<v1::EnvironmentPlan>& plans, bool ran) {
@@ -311,6 +318,10 @@ RetentionCommands::RetentionCommands(CLI::App& app) {
       cmd->add_option("--format", args_.format, "table or json")
           ->check(CLI::IsMember({"table", "json"}));
     }
+    cmd->add_option("--kqd-config", args_.kqd_config,
+                    "With --data: use this kqd config's retention, archive-root and "
+                    "environments")
+        ->check(CLI::ExistingFile);
     commands_.emplace_back(cmd, std::move(handler));
     return cmd;
   };

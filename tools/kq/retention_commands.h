@@ -24,9 +24,10 @@ struct RetentionArgs {
   std::vector<std::string> namespaces;
   std::string from, to;  // RFC 3339 timestamps or YYYY-MM-DD (UTC midnight)
   std::string reason;
-  std::string target;  // restore --target
-  uint64_t id = 0;     // hold release
-  bool all = false;    // hold list --all: released holds too
+  std::string target;      // restore --target
+  uint64_t id = 0;         // hold release
+  bool all = false;        // hold list --all: released holds too
+  std::string kqd_config;  // --kqd-config: embedded, enforce that kqd config's retention
 };
 
 // Registers the `retention`, `hold` and `archive` commands on `app` (which must outlive this).
