@@ -233,7 +233,7 @@ std::string PrintOperator(const Operator& op, bool debug) {
 }
 
 std::string PrintQuery(const Query& q, bool debug) {
-  std::string out = "events";
+  std::string out = q.archive ? "archive" : "events";
   if (!q.env.empty()) absl::StrAppend(&out, "(", QuoteString(q.env), ")");
   for (const Operator& op : q.ops) {
     out += debug ? "\n| " : " | ";

@@ -179,7 +179,8 @@ struct Operator {
 };
 
 struct Query {
-  std::string env;  // events("dev"); empty for plain `events`
+  std::string env;       // events("dev"); empty for plain `events`
+  bool archive = false;  // archive("prod"): the environment's archive files, not its store
   std::vector<Operator> ops;
 };
 

@@ -43,6 +43,7 @@ class Binder {
   absl::StatusOr<BoundQuery> BindQuery(const Query& q, std::string_view default_env) {
     BoundQuery out;
     out.env = q.env.empty() ? std::string(default_env) : q.env;
+    out.archive = q.archive;
     bool batch = true;
     Schema schema;
     for (size_t i = 0; i < q.ops.size(); ++i) {

@@ -144,7 +144,8 @@ struct BoundOp {
 };
 
 struct BoundQuery {
-  std::string env;  // resolved
+  std::string env;       // resolved
+  bool archive = false;  // read the environment's archive (ReaderFactory::OpenArchive)
   std::vector<BoundOp> ops;
   Schema output;
 };

@@ -112,14 +112,25 @@ std::string OpName(const BoundOp& op) {
   return "?";
 }
 
+absl::StatusOr<std::unique_ptr<storage::Reader>> OpenSource(ReaderFactory& readers,
+                                                            const BoundQuery& q) {
+  return q.archive ? readers.OpenArchive(q.env) : readers.Open(q.env);
+}
+
 }  // namespace
+
+absl::StatusOr<std::unique_ptr<storage::Reader>> ReaderFactory::OpenArchive(std::string_view env) {
+  return absl::UnimplementedError(
+      absl::StrCat("archive(\"", Sv(env),
+                   "\"): archive queries are not available here (kqd and kq --data serve them)"));
+}
 
 absl::Status RunQuery(ReaderFactory& readers, std::string_view text, const QueryOptions& options,
                       RowSink& sink, QueryStats* stats) {
   TimeMicros start = options.clock->Now();
   KQ_ASSIGN_OR_RETURN(std::unique_ptr<Prepared> p, Prepare(text, options));
   KQ_RETURN_IF_ERROR(CheckLimits(options));
-  KQ_ASSIGN_OR_RETURN(std::unique_ptr<storage::Reader> reader, readers.Open(p->bound.env));
+  KQ_ASSIGN_OR_RETURN(std::unique_ptr<storage::Reader> reader, OpenSource(readers, p->bound));
 
   KQ_RETURN_IF_ERROR(sink.OnSchema(p->bound.output.columns));
   QueryStats local;
@@ -173,9 +184,9 @@ absl::Status RunQuery(ReaderFactory& readers, std::string_view text, const Query
 absl::StatusOr<std::string> Explain(ReaderFactory& readers, std::string_view text,
                                     const QueryOptions& options) {
   KQ_ASSIGN_OR_RETURN(std::unique_ptr<Prepared> p, Prepare(text, options));
-  KQ_ASSIGN_OR_RETURN(std::unique_ptr<storage::Reader> reader, readers.Open(p->bound.env));
+  KQ_ASSIGN_OR_RETURN(std::unique_ptr<storage::Reader> reader, OpenSource(readers, p->bound));
   std::string out = absl::StrCat("query: ", ToString(p->ast), "\n");
-  absl::StrAppend(&out, "environment: ", p->bound.env, "\n");
+  absl::StrAppend(&out, "environment: ", p->bound.env, p->bound.archive ? " (archive)" : "", "\n");
   absl::StrAppend(&out, DescribeScan(p->plan));
   size_t step = 1;
   for (const Operator& op : p->ast.ops) {
@@ -198,8 +209,14 @@ absl::StatusOr<std::string> Explain(ReaderFactory& readers, std::string_view tex
     return true;
   };
   KQ_RETURN_IF_ERROR(RunScan(*reader, p->plan, count, &stats));
-  absl::StrAppend(&out, "segments: ", stats.segments_total, " in range, ", stats.segments_pruned,
-                  " pruned by summaries, ", stats.segments_read, " read\n");
+  if (p->bound.archive) {
+    absl::StrAppend(&out, "archive parts: ", stats.segments_total, " listed, ",
+                    stats.segments_pruned, " pruned by date, namespace and time range, ",
+                    stats.segments_read, " read\n");
+  } else {
+    absl::StrAppend(&out, "segments: ", stats.segments_total, " in range, ", stats.segments_pruned,
+                    " pruned by summaries, ", stats.segments_read, " read\n");
+  }
   return out;
 }
 

@@ -24,6 +24,10 @@ class ReaderFactory {
   virtual ~ReaderFactory() = default;
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<storage::Reader>> Open(
       std::string_view env) = 0;
+  // A reader over the environment's archive files (the query source `archive("prod")`),
+  // without restoring them. The default is Unimplemented, naming the source.
+  [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<storage::Reader>> OpenArchive(
+      std::string_view env);
 };
 
 struct QueryOptions {

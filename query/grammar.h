@@ -3,7 +3,7 @@
 // parser.cc for how the tree becomes an AST.
 //
 //   query     := ws source (ws '|' ws operator)* ws eof
-//   source    := 'events' ('(' string ')')?
+//   source    := ('events' | 'archive') ('(' string ')')?
 //   operator  := where | project-away | project | extend | summarize | sort | take | top
 //              | distinct | count | dedup
 //   expr      := and ('or' and)*
@@ -176,7 +176,9 @@ struct operator_ : p::sor<op_where, op_project_away, op_project, op_extend, op_s
                           op_take, op_top, op_distinct, op_count, op_dedup> {};
 
 struct env_name : string_lit {};  // node
-struct source : p::seq<kw<TAO_PEGTL_STRING("events")>,
+struct source_events : kw<TAO_PEGTL_STRING("events")> {};
+struct source_archive : kw<TAO_PEGTL_STRING("archive")> {};  // node
+struct source : p::seq<p::sor<source_events, source_archive>,
                        p::opt<ws, p::one<'('>, ws, p::must<env_name>, ws, p::must<p::one<')'>>>> {};
 struct pipe : p::seq<ws, p::one<'|'>, ws, p::must<operator_>> {};
 struct end_of_query : p::eof {};

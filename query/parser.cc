@@ -108,7 +108,7 @@ using Selector = p::parse_tree::selector<
         g::kw_not, g::assign_name, g::named_expr, g::sort_item, g::kw_asc, g::kw_desc,
         g::column_name, g::op_where, g::op_project_away, g::op_project, g::op_extend, g::by_clause,
         g::aggregates, g::op_summarize, g::op_sort, g::count_arg, g::op_take, g::op_top,
-        g::op_distinct, g::op_count, g::op_dedup, g::env_name, g::query>,
+        g::op_distinct, g::op_count, g::op_dedup, g::env_name, g::source_archive, g::query>,
     p::parse_tree::fold_one::on<g::unary, g::multiplicative, g::additive, g::comparison,
                                 g::not_expr, g::and_expr, g::or_expr>>;
 
@@ -239,6 +239,10 @@ class Converter {
       const Node& n = *child;
       if (n.is_type<g::env_name>()) {
         KQ_ASSIGN_OR_RETURN(q.env, StringValue(n));
+        continue;
+      }
+      if (n.is_type<g::source_archive>()) {
+        q.archive = true;
         continue;
       }
       Operator op;

@@ -279,6 +279,16 @@ absl::StatusOr<VerifyReport> VerifyArchive(std::string_view root, std::string_vi
   return report;
 }
 
+absl::StatusOr<bool> ReadPart(const ArchivePartition& partition, const ArchivePart& part,
+                              const std::function<absl::StatusOr<bool>(std::string_view)>& fn) {
+  std::string path = partition.dir + "/" + part.file;
+  KQ_ASSIGN_OR_RETURN(std::string data, ReadWhole(path));
+  if (Sha256Hex(data) != part.sha256) {
+    return absl::DataLossError(absl::StrCat(path, ": sha256 mismatch, the file was altered"));
+  }
+  return ForEachLine(path, fn);
+}
+
 absl::Status ReadArchive(std::string_view root, std::string_view env, TimeMicros from,
                          TimeMicros to, const std::vector<std::string>& namespaces,
                          const std::function<absl::StatusOr<bool>(std::string_view)>& fn) {
@@ -291,12 +301,7 @@ absl::Status ReadArchive(std::string_view root, std::string_view env, TimeMicros
     }
     for (const ArchivePart& part : p.parts) {
       if (part.max_time < from || part.min_time >= to) continue;
-      std::string path = p.dir + "/" + part.file;
-      KQ_ASSIGN_OR_RETURN(std::string data, ReadWhole(path));
-      if (Sha256Hex(data) != part.sha256) {
-        return absl::DataLossError(absl::StrCat(path, ": sha256 mismatch, the file was altered"));
-      }
-      KQ_ASSIGN_OR_RETURN(bool more, ForEachLine(path, fn));
+      KQ_ASSIGN_OR_RETURN(bool more, ReadPart(p, part, fn));
       if (!more) return absl::OkStatus();
     }
   }

@@ -113,6 +113,12 @@ struct VerifyReport {
     const std::vector<std::string>& namespaces,
     const std::function<absl::StatusOr<bool>(std::string_view json)>& fn);
 
+// Calls `fn` with every event JSON of one part of `partition`, after checking the part's
+// sha256 (DataLoss when altered). Returns false when `fn` asked to stop.
+[[nodiscard]] absl::StatusOr<bool> ReadPart(
+    const ArchivePartition& partition, const ArchivePart& part,
+    const std::function<absl::StatusOr<bool>(std::string_view json)>& fn);
+
 // Lower-case hex sha256 of `data`.
 std::string Sha256Hex(std::string_view data);
 

@@ -82,7 +82,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   s->pipeline_ = std::make_unique<IngestPipeline>(s->store_.get(), s->metrics_.get(), s->hub_.get(),
                                                   config.queue_depth, clock);
   if (policy != nullptr) s->pipeline_->SetPolicy(std::move(policy));
-  s->readers_ = std::make_unique<StoreReaderFactory>(s->store_.get());
+  s->readers_ = std::make_unique<StoreReaderFactory>(
+      s->store_.get(), config.archive_root.empty() ? absl::StrCat(config.data_dir, "/archive")
+                                                   : config.archive_root);
   s->query_pool_ = std::make_unique<WorkerPool>(config.query_workers, kPoolQueue);
   s->ingest_pool_ = std::make_unique<WorkerPool>(kIngestThreads, config.queue_depth + kPoolQueue);
 

@@ -1,4 +1,6 @@
 // query::ReaderFactory over a storage::Store: the same class serves kqd and `kq --data DIR`.
+// OpenArchive serves the query source `archive("prod")` from the archive root's files
+// (server/archive_reader.h).
 //
 // Borrows the store, which must outlive the factory. Thread-safe (each Open returns a new
 // snapshot).
@@ -6,6 +8,7 @@
 #define KQ_SERVER_STORE_READERS_H_
 
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "query/engine.h"
@@ -15,13 +18,21 @@ namespace kq::server {
 
 class StoreReaderFactory : public query::ReaderFactory {
  public:
-  explicit StoreReaderFactory(storage::Store* store) : store_(store) {}
+  // `archive_root`: where retention writes archives (kqd's archive-root, default
+  // <data>/archive); empty: archive queries fail with FailedPrecondition.
+  explicit StoreReaderFactory(storage::Store* store, std::string archive_root = "")
+      : store_(store), archive_root_(std::move(archive_root)) {}
   // NotFound, listing the configured environments, for an unknown one.
   [[nodiscard]] absl::StatusOr<std::unique_ptr<storage::Reader>> Open(
+      std::string_view env) override;
+  // NotFound for an environment the store does not have; an environment without archives
+  // reads as empty.
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<storage::Reader>> OpenArchive(
       std::string_view env) override;
 
  private:
   storage::Store* store_;
+  std::string archive_root_;
 };
 
 }  // namespace kq::server

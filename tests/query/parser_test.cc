@@ -110,6 +110,9 @@ TEST(ParserTest, Operators) {
             "| count\n"
             "| dedup by field:auditID field:stage");
   EXPECT_EQ(Debug("events | summarize by verb"), "events\n| summarize by (_ field:verb)");
+  EXPECT_EQ(Debug("archive ( \"prod\" ) | count"), "archive(\"prod\")\n| count");
+  // A field named archive is still a field.
+  EXPECT_EQ(Debug("events | where archive == 1"), "events\n| where (== field:archive int:1)");
   EXPECT_EQ(Debug("  events // all of them\n  | take 1 // one\n"), "events\n| take 1");
 }
 
@@ -117,6 +120,8 @@ TEST(ParserTest, RoundTrip) {
   const char* queries[] = {
       "events",
       "events(\"dev\") | take 10",
+      "archive(\"prod\") | where verb == \"delete\" | count",
+      "archive | take 1",
       "events | where time > ago(24h) and verb == \"delete\" and resource == \"secrets\" | "
       "summarize n = count() by user, ns | sort by n desc | take 10",
       "events | where a == 1 or b == 2 and not c == 3",
