@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 
+#include "storage/compressed_file.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -148,6 +149,32 @@ TEST(ArchiveTest, VerifyCatchesAFlippedByteAMissingFileAndAStrayFile) {
   EXPECT_THAT(ReadArchive(root, "prod", kJan1, kJan1 + kDay, {"a"},
                           [](std::string_view) -> absl::StatusOr<bool> { return true; }),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("altered")));
+}
+
+// The storage writer the parts go through: its errors, and a stream of several appends read
+// back by the zstd CLI and by storage's reader.
+TEST(CompressedFileWriterTest, WritesOneZstdFrameAndRefusesMisuse) {
+  TempDir dir;
+  EXPECT_THAT(storage::CompressedFileWriter::Create(dir.Sub("no/such/dir/x.zst")).status(),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("no/such/dir/x.zst")));
+  EXPECT_THAT(storage::CompressedFileWriter::Create(dir.Sub("x.zst"), 0).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("level 0")));
+  std::string path = dir.Sub("x.zst");
+  ASSERT_OK_AND_ASSIGN(auto writer, storage::CompressedFileWriter::Create(path, 19));
+  ASSERT_OK(writer->Append("hello "));
+  ASSERT_OK(writer->Append(""));
+  ASSERT_OK(writer->Append("world\n"));
+  ASSERT_OK(writer->Finish(/*sync=*/true));
+  EXPECT_EQ(writer->bytes_in(), 12u);
+  EXPECT_EQ(writer->bytes_out(), std::filesystem::file_size(path));
+  EXPECT_THAT(writer->Append("late"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("already finished")));
+  EXPECT_EQ(Zstdcat(path), "hello world\n");
+  ASSERT_OK_AND_ASSIGN(auto reader, storage::CompressedFileReader::Open(path));
+  EXPECT_EQ(reader->compression(), storage::Compression::kZstd);
+  char buf[64];
+  ASSERT_OK_AND_ASSIGN(size_t n, reader->Read(buf, sizeof(buf)));
+  EXPECT_EQ(std::string(buf, n), "hello world\n");
 }
 
 TEST(ArchiveTest, LargePartRoundTripsThroughZstdAndKeepsEveryLine) {
