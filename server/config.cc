@@ -298,7 +298,7 @@ const std::vector<Option>& Table() {
          return absl::OkStatus();
        }},
       {{"archive-root", "DIR", "a directory",
-        "Where retention writes archives (<root>/<env>/date=YYYY-MM-DD/ns=<ns>/part-<n>.jsonl "
+        "Where retention writes archives (<root>/<env>/date=YYYY-MM-DD/ns=<ns>/part-<n>.jsonl.zst "
         "with a manifest). Default <data>/archive."},
        SetString(&ServerConfig::archive_root, true),
        [](const ServerConfig& c) { return Quote(c.archive_root); }},

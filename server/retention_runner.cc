@@ -83,13 +83,16 @@ void FillReport(const retention::CostReport& r, v1::EnvironmentCost* out) {
 
 }  // namespace
 
+std::string ResolveArchiveRoot(const std::string& data_dir, const std::string& configured) {
+  std::string root = configured.empty() ? data_dir + "/archive" : configured;
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::absolute(root, ec);
+  return ec ? root : absolute.lexically_normal().string();
+}
+
 absl::StatusOr<std::unique_ptr<RetentionRunner>> RetentionRunner::Create(
     storage::Store* store, RetentionRunnerOptions options) {
-  if (options.archive_root.empty()) options.archive_root = options.data_dir + "/archive";
-  // Absolute, so that listings and trail records name files wherever kq runs from.
-  std::error_code ec;
-  std::filesystem::path root = std::filesystem::absolute(options.archive_root, ec);
-  if (!ec) options.archive_root = root.lexically_normal().string();
+  options.archive_root = ResolveArchiveRoot(options.data_dir, options.archive_root);
   std::unique_ptr<RetentionRunner> r(new RetentionRunner(store, std::move(options)));
   const RetentionRunnerOptions& o = r->options_;
   r->next_due_ = o.clock->Now() + o.interval;

@@ -53,6 +53,10 @@ struct RetentionRunnerOptions {
   bool open_restore_targets = false;
 };
 
+// The archive root in force: `configured`, else <data_dir>/archive; made absolute, so that
+// listings, trail records and archive queries name the same files wherever kq runs from.
+std::string ResolveArchiveRoot(const std::string& data_dir, const std::string& configured);
+
 class RetentionRunner {
  public:
   // `store` is not owned and must outlive the runner. Opens every environment's ledger.

@@ -83,8 +83,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
                                                   config.queue_depth, clock);
   if (policy != nullptr) s->pipeline_->SetPolicy(std::move(policy));
   s->readers_ = std::make_unique<StoreReaderFactory>(
-      s->store_.get(), config.archive_root.empty() ? absl::StrCat(config.data_dir, "/archive")
-                                                   : config.archive_root);
+      s->store_.get(), ResolveArchiveRoot(config.data_dir, config.archive_root));
   s->query_pool_ = std::make_unique<WorkerPool>(config.query_workers, kPoolQueue);
   s->ingest_pool_ = std::make_unique<WorkerPool>(kIngestThreads, config.queue_depth + kPoolQueue);
 

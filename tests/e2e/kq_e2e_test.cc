@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/strings/str_split.h"
+#include "tests/server/live_util.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -55,12 +56,12 @@ class KqEndToEnd : public ::testing::Test {
         {{"KQ_CONFIG", dir_.Sub("kq-config.yaml")}, {"KQ_HISTORY", dir_.Sub("history")}});
   }
 
-  // Starts kqd on ephemeral ports over data_ and returns its gRPC address.
-  std::string StartKqd() {
-    kqd_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{Bin("kqd"), "--data", data_, "--grpc-listen", "127.0.0.1:0",
-                                 "--http-listen", "127.0.0.1:0"},
-        dir_.path().string());
+  // Starts kqd on ephemeral ports over data_ (with `extra` flags) and returns its gRPC address.
+  std::string StartKqd(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {Bin("kqd"),    "--data",        data_,        "--grpc-listen",
+                                     "127.0.0.1:0", "--http-listen", "127.0.0.1:0"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    kqd_ = std::make_unique<ChildProcess>(argv, dir_.path().string());
     std::optional<std::string> ready =
         kqd_->WaitForStderrLine("kqd ready", std::chrono::seconds(60));
     EXPECT_TRUE(ready.has_value()) << kqd_->Stderr();
@@ -151,6 +152,39 @@ TEST_F(KqEndToEnd, ShellRunsQueriesFromStdin) {
   ProcessResult shell = Kq({"--data", data_}, ".format csv\nevents |\n  count\n.quit\n");
   ASSERT_EQ(shell.exit_code, 0) << shell.err;
   EXPECT_THAT(shell.out, HasSubstr("Count\n1000\n"));
+}
+
+TEST_F(KqEndToEnd, TalksToKqdOverTls) {
+  ASSERT_TRUE(testing::MakeCertificates(dir_.path().string()));
+  auto cert = [&](const char* name) { return dir_.Sub(name); };
+  std::string address = StartKqd({"--grpc-tls-cert", cert("server.pem"), "--grpc-tls-key",
+                                  cert("server.key"), "--grpc-tls-client-ca", cert("ca.pem")});
+  ASSERT_FALSE(address.empty());
+  const std::string query = "events | count";
+  // Trusting kqd and presenting a client certificate signed by its CA: answered.
+  ProcessResult ok =
+      Kq({"--server", address, "--tls-ca", cert("ca.pem"), "--tls-cert", cert("client.pem"),
+          "--tls-key", cert("client.key"), "query", "--format", "csv", query});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.out, "Count\n0\n");
+  // Plain gRPC, no client certificate, or an untrusted one: refused, and said so.
+  EXPECT_EQ(Kq({"--server", address, "query", query}).exit_code, 3);
+  EXPECT_NE(Kq({"--server", address, "--tls-ca", cert("ca.pem"), "query", query}).exit_code, 0);
+  EXPECT_NE(Kq({"--server", address, "--tls-ca", cert("ca.pem"), "--tls-cert", cert("rogue.pem"),
+                "--tls-key", cert("rogue.key"), "query", query})
+                .exit_code,
+            0);
+  ProcessResult missing = Kq({"--server", address, "--tls-ca", cert("nope.pem"), "query", query});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("cannot read --tls-ca file"));
+  // A context carries the TLS files.
+  ASSERT_EQ(Kq({"config", "set-context", "secure", "--server", address, "--tls-ca", cert("ca.pem"),
+                "--tls-cert", cert("client.pem"), "--tls-key", cert("client.key")})
+                .exit_code,
+            0);
+  ProcessResult via_context = Kq({"--context", "secure", "query", "--format", "csv", query});
+  EXPECT_EQ(via_context.exit_code, 0) << via_context.err;
+  EXPECT_EQ(via_context.out, "Count\n0\n");
 }
 
 }  // namespace

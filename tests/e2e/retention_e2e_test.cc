@@ -205,6 +205,12 @@ class RetentionEndToEnd : public ::testing::Test {
                                                     "prod-restored")));
     EXPECT_EQ(Count("", "prod-restored"), to_archive);
 
+    // Archived ranges answer queries without a restore, embedded and through kqd alike.
+    ProcessResult archived_count =
+        Kq({"query", "--format", "csv", "archive(\"prod\") | summarize n = count()"});
+    ASSERT_EQ(archived_count.exit_code, 0) << archived_count.err;
+    EXPECT_EQ(archived_count.out, absl::StrCat("n\n", to_archive, "\n"));
+
     ProcessResult verify = Kq({"archive", "verify", "--env", "prod"});
     EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
     EXPECT_THAT(verify.out, HasSubstr(": ok"));

@@ -92,8 +92,17 @@ class Backend {
 // and every restored area (<data_dir>/<name>-restored) found there. Retention uses the default
 // policy and archive root (<data_dir>/archive).
 [[nodiscard]] absl::StatusOr<std::unique_ptr<Backend>> OpenEmbedded(const std::string& data_dir);
-// Connects to kqd at `address` (HOST:PORT). Unavailable (exit code 3) if it cannot connect.
-[[nodiscard]] absl::StatusOr<std::unique_ptr<Backend>> ConnectRemote(const std::string& address);
+// PEM files for gRPC over TLS. `ca` verifies kqd's certificate (empty: the system roots);
+// `cert` and `key` are this client's certificate, for a kqd that asks for one.
+struct TlsFiles {
+  std::string ca, cert, key;
+  bool enabled() const { return !ca.empty() || !cert.empty() || !key.empty(); }
+};
+
+// Connects to kqd at `address` (HOST:PORT), over TLS when `tls.enabled()`. Unavailable (exit
+// code 3) if it cannot connect; InvalidArgument when a TLS file cannot be read.
+[[nodiscard]] absl::StatusOr<std::unique_ptr<Backend>> ConnectRemote(const std::string& address,
+                                                                     const TlsFiles& tls);
 
 }  // namespace kq::cli
 

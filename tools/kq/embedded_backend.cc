@@ -25,7 +25,8 @@ class EmbeddedBackend : public Backend {
  public:
   EmbeddedBackend(std::unique_ptr<storage::Store> store, std::string data_dir)
       : store_(std::move(store)),
-        readers_(store_.get()),
+        readers_(std::make_unique<server::StoreReaderFactory>(
+            store_.get(), server::ResolveArchiveRoot(data_dir, ""))),
         pipeline_(store_.get(), &metrics_, &hub_, kQueueDepth),
         data_dir_(std::move(data_dir)) {}
 
@@ -47,13 +48,13 @@ class EmbeddedBackend : public Backend {
     query::QueryOptions options;
     options.default_env = env;
     if (max_rows > 0) options.max_rows = max_rows;
-    return query::RunQuery(readers_, text, options, sink, stats);
+    return query::RunQuery(*readers_, text, options, sink, stats);
   }
 
   absl::StatusOr<std::string> Explain(const std::string& text, const std::string& env) override {
     query::QueryOptions options;
     options.default_env = env;
-    return query::Explain(readers_, text, options);
+    return query::Explain(*readers_, text, options);
   }
 
   absl::Status Tail(const std::string&, const std::string&, query::RowSink&) override {
@@ -171,6 +172,8 @@ class EmbeddedBackend : public Backend {
     retention_.policy = parsed.config.retention;
     retention_.archive_root = parsed.config.archive_root;
     retention_.environments = parsed.config.environments;
+    readers_ = std::make_unique<server::StoreReaderFactory>(
+        store_.get(), server::ResolveArchiveRoot(data_dir_, retention_.archive_root));
     return absl::OkStatus();
   }
 
@@ -189,7 +192,7 @@ class EmbeddedBackend : public Backend {
   bool wrote_ = false;  // something was appended: seal it at close
   server::Metrics metrics_;
   server::TailHub hub_;
-  server::StoreReaderFactory readers_;
+  std::unique_ptr<server::StoreReaderFactory> readers_;  // archive root may follow --kqd-config
   server::IngestPipeline pipeline_;
   std::string data_dir_;
   server::RetentionRunnerOptions retention_;  // policy and archive root (UseKqdConfig)

@@ -43,6 +43,13 @@ int main(int argc, char** argv) {
   app.add_option("--server", server, "kqd's gRPC address")->type_name("HOST:PORT");
   app.add_option("--context", context, "Use a named context from the kq config file")
       ->type_name("NAME");
+  TlsFiles tls;
+  app.add_option("--tls-ca", tls.ca, "With --server: CA file that verifies kqd (gRPC over TLS)")
+      ->type_name("FILE");
+  app.add_option("--tls-cert", tls.cert, "With --server: client certificate, if kqd asks for one")
+      ->type_name("FILE");
+  app.add_option("--tls-key", tls.key, "With --server: the client certificate's key")
+      ->type_name("FILE");
 
   QueryArgs query_args;
   auto add_query_flags = [&](CLI::App* cmd, bool with_format) {
@@ -168,7 +175,7 @@ int main(int argc, char** argv) {
     if (sub->get_name() == "gen") return kExitOk;  // ran in its callback
   }
 
-  absl::StatusOr<Target> target = Session::Resolve(data, server, context);
+  absl::StatusOr<Target> target = Session::Resolve(data, server, context, tls);
   if (!target.ok()) return ReportError(target.status()), kExitUsage;
   Session session(*target);
 

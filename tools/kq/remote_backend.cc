@@ -3,6 +3,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
@@ -97,6 +99,19 @@ absl::Status Drain(grpc::ClientReaderInterface<v1::QueryResponse>& reader, query
     }
   }
   return absl::OkStatus();
+}
+
+// The contents of a PEM file named by `flag`; "" when no file is named.
+absl::StatusOr<std::string> ReadPem(const std::string& path, std::string_view flag) {
+  if (path.empty()) return std::string();
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read ", Sv(flag), " file ", path, ": give a readable PEM file"));
+  }
+  return text.str();
 }
 
 storage::QuarantineRecord FromProto(const v1::QuarantineRecord& r) {
@@ -316,8 +331,17 @@ class RemoteBackend : public Backend {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Backend>> ConnectRemote(const std::string& address) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+absl::StatusOr<std::unique_ptr<Backend>> ConnectRemote(const std::string& address,
+                                                       const TlsFiles& tls) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (tls.enabled()) {
+    grpc::SslCredentialsOptions options;
+    KQ_ASSIGN_OR_RETURN(options.pem_root_certs, ReadPem(tls.ca, "--tls-ca"));
+    KQ_ASSIGN_OR_RETURN(options.pem_cert_chain, ReadPem(tls.cert, "--tls-cert"));
+    KQ_ASSIGN_OR_RETURN(options.pem_private_key, ReadPem(tls.key, "--tls-key"));
+    credentials = grpc::SslCredentials(options);
+  }
+  auto channel = grpc::CreateChannel(address, credentials);
   // Fail at the first refused attempt rather than retrying until the timeout.
   const auto deadline = std::chrono::system_clock::now() + kConnectTimeout;
   grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);

@@ -12,7 +12,7 @@ int ExitCodeFor(const absl::Status& status) {
 }
 
 absl::StatusOr<Target> Session::Resolve(const std::string& data, const std::string& server,
-                                        const std::string& context) {
+                                        const std::string& context, const TlsFiles& tls) {
   Target target;
   if (!data.empty() && !server.empty()) {
     return absl::InvalidArgumentError("use either --data DIR or --server HOST:PORT, not both");
@@ -23,6 +23,7 @@ absl::StatusOr<Target> Session::Resolve(const std::string& data, const std::stri
   }
   if (!server.empty()) {
     target.server = server;
+    target.tls = tls;
     return target;
   }
   std::string path = ContextConfigPath();
@@ -39,6 +40,7 @@ absl::StatusOr<Target> Session::Resolve(const std::string& data, const std::stri
   }
   target.data = found->data;
   target.server = found->server;
+  target.tls = tls.enabled() ? tls : TlsFiles{found->tls_ca, found->tls_cert, found->tls_key};
   target.context = found->name;
   if (!found->env.empty()) target.env = found->env;
   return target;
@@ -54,7 +56,7 @@ absl::StatusOr<Backend*> Session::backend() {
     if (!target_.data.empty()) {
       KQ_ASSIGN_OR_RETURN(backend_, OpenEmbedded(target_.data));
     } else {
-      KQ_ASSIGN_OR_RETURN(backend_, ConnectRemote(target_.server));
+      KQ_ASSIGN_OR_RETURN(backend_, ConnectRemote(target_.server, target_.tls));
     }
   }
   return backend_.get();

@@ -28,6 +28,7 @@ inline constexpr char kDefaultServer[] = "127.0.0.1:9910";
 struct Target {
   std::string data;     // embedded store directory, or
   std::string server;   // HOST:PORT of kqd
+  TlsFiles tls;         // with server: TLS files (none: plain gRPC)
   std::string context;  // the context these came from, if any
   std::string env = "prod";
 };
@@ -35,10 +36,12 @@ struct Target {
 class Session {
  public:
   // Resolves --data / --server / --context (in that order of precedence), then the current
-  // context of the contexts file, then kDefaultServer.
+  // context of the contexts file, then kDefaultServer. TLS files given as flags override a
+  // context's.
   [[nodiscard]] static absl::StatusOr<Target> Resolve(const std::string& data,
                                                       const std::string& server,
-                                                      const std::string& context);
+                                                      const std::string& context,
+                                                      const TlsFiles& tls = {});
 
   explicit Session(Target target) : target_(std::move(target)) {}
 
