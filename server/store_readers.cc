@@ -8,11 +8,6 @@
 
 namespace kq::server {
 
-absl::StatusOr<std::unique_ptr<storage::Reader>> StoreReaderFactory::Open(std::string_view env) {
-  KQ_ASSIGN_OR_RETURN(storage::Environment * e, FindEnvironment(store_, env));
-  return e->NewReader();
-}
-
 absl::StatusOr<std::unique_ptr<storage::Reader>> StoreReaderFactory::OpenArchive(
     std::string_view env) {
   KQ_RETURN_IF_ERROR(FindEnvironment(store_, env).status());

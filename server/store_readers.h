@@ -1,6 +1,6 @@
-// query::ReaderFactory over a storage::Store: the same class serves kqd and `kq --data DIR`.
-// OpenArchive serves the query source `archive("prod")` from the archive root's files
-// (server/archive_reader.h).
+// query::StoreReaders (live environments) plus the query source `archive("prod")`, served
+// from the archive root's files (server/archive_reader.h): the same class serves kqd and
+// `kq --data DIR`.
 //
 // Borrows the store, which must outlive the factory. Thread-safe (each Open returns a new
 // snapshot).
@@ -12,19 +12,17 @@
 #include <string_view>
 
 #include "query/engine.h"
+#include "query/store_readers.h"
 #include "storage/store.h"
 
 namespace kq::server {
 
-class StoreReaderFactory : public query::ReaderFactory {
+class StoreReaderFactory : public query::StoreReaders {
  public:
   // `archive_root`: where retention writes archives (kqd's archive-root, default
   // <data>/archive); empty: archive queries fail with FailedPrecondition.
   explicit StoreReaderFactory(storage::Store* store, std::string archive_root = "")
-      : store_(store), archive_root_(std::move(archive_root)) {}
-  // NotFound, listing the configured environments, for an unknown one.
-  [[nodiscard]] absl::StatusOr<std::unique_ptr<storage::Reader>> Open(
-      std::string_view env) override;
+      : query::StoreReaders(store), store_(store), archive_root_(std::move(archive_root)) {}
   // NotFound for an environment the store does not have; an environment without archives
   // reads as empty.
   [[nodiscard]] absl::StatusOr<std::unique_ptr<storage::Reader>> OpenArchive(
