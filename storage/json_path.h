@@ -19,7 +19,7 @@ namespace kq::storage {
 struct PathStep {
   enum class Kind { kKey, kIndex, kEach };
   Kind kind = Kind::kKey;
-  std::string key;   // kKey
+  std::string key;     // kKey
   uint64_t index = 0;  // kIndex
 };
 

@@ -29,16 +29,16 @@ namespace kq::storage {
 // headers): do not change the numbers; add new ones at the end.
 enum class Column : uint8_t {
   // Int columns (IntColumn).
-  kTime = 0,        // requestReceivedTimestamp, UTC micros
-  kStageTime = 1,   // stageTimestamp, UTC micros
-  kCode = 2,        // responseStatus.code; null when there is no responseStatus.code
+  kTime = 0,       // requestReceivedTimestamp, UTC micros
+  kStageTime = 1,  // stageTimestamp, UTC micros
+  kCode = 2,       // responseStatus.code; null when there is no responseStatus.code
   // String columns (StringColumn); null when the field is absent.
   kAuditId = 3,
   kLevel = 4,
   kStage = 5,
   kVerb = 6,
   kRequestUri = 7,
-  kUser = 8,               // user.username
+  kUser = 8,  // user.username
   kUserAgent = 9,
   kNamespace = 10,         // objectRef.namespace ("" key segment for cluster-scoped)
   kResource = 11,          // objectRef.resource
@@ -126,7 +126,7 @@ struct ScanStats {
   uint64_t segments_pruned = 0;  // skipped by summaries
   uint64_t segments_read = 0;
   uint64_t rows_read = 0;
-  uint64_t bytes_read = 0;       // compressed bytes fetched from RocksDB
+  uint64_t bytes_read = 0;  // compressed bytes fetched from RocksDB
 };
 
 // Return false to stop the scan early (e.g. a `take` is satisfied).
@@ -143,14 +143,13 @@ class Reader {
   // Needle look-ups that do not scan: every stored event with this auditID (all stages,
   // all clusters), or with this objectRef.name within `range`. Batches hold only matches.
   [[nodiscard]] virtual absl::Status LookupAuditId(std::string_view audit_id,
-                                                   const BatchCallback& fn,
-                                                   ScanStats* stats) = 0;
+                                                   const BatchCallback& fn, ScanStats* stats) = 0;
   [[nodiscard]] virtual absl::Status LookupName(std::string_view name, const ScanRange& range,
                                                 const BatchCallback& fn, ScanStats* stats) = 0;
 
   // Distinct values seen in a column (for shell completion and `kq stats`); at most `limit`.
-  [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> DistinctValues(
-      Column c, size_t limit) = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> DistinctValues(Column c,
+                                                                                size_t limit) = 0;
 };
 
 }  // namespace kq::storage

@@ -586,8 +586,7 @@ absl::Status EnvironmentImpl::Flush() {
   }
   // The auditID index's keys arrive in hash order, so its recent files overlap everything:
   // one sorted run keeps look-ups to one seek and drops the keys' sequence numbers.
-  KQ_RETURN_IF_ERROR(
-      FromRocks(db_->CompactRange(co, handles_[kAuditIds], nullptr, nullptr), dir_));
+  KQ_RETURN_IF_ERROR(FromRocks(db_->CompactRange(co, handles_[kAuditIds], nullptr, nullptr), dir_));
   return FromRocks(db_->FlushWAL(/*sync=*/true), dir_);
 }
 
