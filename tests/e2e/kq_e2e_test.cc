@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/strings/str_split.h"
+#include "tests/e2e/e2e_util.h"
 #include "tests/server/live_util.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
@@ -18,21 +19,9 @@ using ::testing::HasSubstr;
 using testing::ProcessResult;
 using testing::RunProcess;
 
-std::string Bin(const char* name) { return (testing::BinDir() / name).string(); }
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
-  return lines;
-}
-
-// The value of "auditID" in an event's JSON text (the generator writes it without spaces).
-std::string AuditIdOf(const std::string& json) {
-  const std::string key = "\"auditID\":\"";
-  size_t at = json.find(key);
-  if (at == std::string::npos) return "";
-  size_t start = at + key.size();
-  return json.substr(start, json.find('"', start) - start);
-}
+using testing::AuditIdOf;
+using testing::Bin;
+using testing::Lines;
 
 class KqEndToEnd : public ::testing::Test {
  protected:

@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "common/clock.h"
 #include "common/time.h"
+#include "tests/e2e/e2e_util.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -29,20 +30,9 @@ using ::testing::Not;
 using testing::ProcessResult;
 using testing::RunProcess;
 
-std::string Bin(const char* name) { return (testing::BinDir() / name).string(); }
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
-  return lines;
-}
-
-std::string AuditIdOf(const std::string& json) {
-  const std::string key = "\"auditID\":\"";
-  size_t at = json.find(key);
-  if (at == std::string::npos) return "";
-  size_t start = at + key.size();
-  return json.substr(start, json.find('"', start) - start);
-}
+using testing::AuditIdOf;
+using testing::Bin;
+using testing::Lines;
 
 class RetentionEndToEnd : public ::testing::Test {
  protected:

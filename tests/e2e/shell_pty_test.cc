@@ -10,6 +10,7 @@
 
 #include <chrono>
 
+#include "tests/e2e/e2e_util.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -18,7 +19,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string Bin(const char* name) { return (testing::BinDir() / name).string(); }
+using testing::Bin;
 
 // A child on the slave side of a pty; the test reads and writes the master side.
 class PtyChild {
