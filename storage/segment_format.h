@@ -1,0 +1,64 @@
+// Constants and compression helpers shared by the segment encoder (segment_builder.cc) and
+// decoder (segment_view.cc). Internal to the storage module; the layout they describe is in
+// docs/format.md, "Segment".
+#ifndef KQ_STORAGE_SEGMENT_FORMAT_H_
+#define KQ_STORAGE_SEGMENT_FORMAT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "storage/segment.h"
+
+namespace kq::storage::segment_format {
+
+inline constexpr uint8_t kSegmentVersion = 1;
+inline constexpr uint8_t kBodyVersion = 1;
+// Stored on disk: do not change.
+inline constexpr uint8_t kEncIntDelta = 0, kEncDict = 1, kEncList = 2, kEncBlob = 3;
+inline constexpr uint8_t kCompNone = 0, kCompZstd = 1;
+
+// The dictionary-coded columns a segment holds, in storage order.
+inline constexpr uint32_t kDictColumns[] = {
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    10,
+    11,
+    12,
+    13,
+    14,
+    15,
+    16,
+    17,
+    18,
+    static_cast<uint32_t>(InternalColumn::kResponseStatus),
+    static_cast<uint32_t>(InternalColumn::kAnnotations),
+    static_cast<uint32_t>(InternalColumn::kUserExtra),
+    static_cast<uint32_t>(InternalColumn::kUserUid),
+};
+inline constexpr size_t kNumDict = sizeof(kDictColumns) / sizeof(kDictColumns[0]);
+// Index into kDictColumns of each column id.
+constexpr size_t DictIndex(uint32_t id) { return id < 64 ? id - 3 : 16 + (id - 65); }
+
+// DataLoss "corrupt segment: <what>".
+absl::Status Corrupt(std::string_view what);
+
+// Compresses `raw` with zstd at `level` into *out; stores it raw instead (and sets *compression
+// to kCompNone) when zstd does not make it smaller. Thread-safe (one context per thread).
+void Compress(std::string_view raw, int level, std::string* out, uint8_t* compression);
+
+// Inverse of Compress; DataLoss when the bytes do not decode to exactly `raw_len` bytes.
+[[nodiscard]] absl::StatusOr<std::string> Decompress(std::string_view stored, uint8_t compression,
+                                                     size_t raw_len);
+
+}  // namespace kq::storage::segment_format
+
+#endif  // KQ_STORAGE_SEGMENT_FORMAT_H_
