@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -476,6 +477,27 @@ absl::StatusOr<EnvironmentStats> EnvironmentImpl::Stats() {
   it.reset(db_->NewIterator(rocksdb::ReadOptions(), handles_[kQuarantine]));
   for (it->SeekToFirst(); it->Valid(); it->Next()) ++stats.quarantined;
   KQ_RETURN_IF_ERROR(FromRocks(it->status(), dir_));
+  uint64_t value = 0;
+  if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &value)) {
+    stats.write_stopped = value != 0;
+  }
+  if (db_->GetIntProperty(rocksdb::DB::Properties::kActualDelayedWriteRate, &value)) {
+    stats.delayed_write_rate = value;
+  }
+  std::map<std::string, std::string> map;
+  auto number = [&map](const char* key) -> uint64_t {
+    auto found = map.find(key);
+    return found == map.end() ? 0 : std::strtoull(found->second.c_str(), nullptr, 10);
+  };
+  if (db_->GetMapProperty(rocksdb::DB::Properties::kDBStats, &map)) {
+    stats.write_stall_micros = number("db.user_write_stall_micros");
+  }
+  for (auto* h : handles_) {
+    map.clear();
+    if (!db_->GetMapProperty(h, rocksdb::DB::Properties::kCFStatsNoFileHistogram, &map)) continue;
+    stats.write_slowdowns += number("io_stalls.total_slowdown");
+    stats.write_stops += number("io_stalls.total_stop");
+  }
   return stats;
 }
 

@@ -77,6 +77,16 @@ struct EnvironmentStats {
   uint64_t quarantined = 0;
   TimeMicros oldest = 0, newest = 0;
   std::vector<NamespaceStats> namespaces;
+  // Write stalls (RocksDB throttling writes while flushes/compactions catch up), at the time
+  // of the call. write_stopped: writes are blocked now. delayed_write_rate: the throttled write
+  // rate in bytes/s while writes are slowed down, 0 otherwise. The rest are cumulative since
+  // the store was opened: microseconds writers spent stalled, and how many times the column
+  // families entered the slowed-down and the stopped state.
+  bool write_stopped = false;
+  uint64_t delayed_write_rate = 0;
+  uint64_t write_stall_micros = 0;
+  uint64_t write_slowdowns = 0;
+  uint64_t write_stops = 0;
 };
 
 // One environment's store. Thread-safe.
