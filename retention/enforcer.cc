@@ -5,6 +5,7 @@
 #include <random>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -353,14 +354,14 @@ absl::Status Enforcer::ExecuteStep(const RetentionStep& step, TrailRecord* recor
     case Action::kDeleteArchive:
       return DeleteArchivePartition(options_.archive_root, env_->name(), step.day, step.ns);
     case Action::kArchive:
-      return ArchiveStep(step, record);
+      return ArchiveStep(step, to, record);
   }
   return absl::OkStatus();
 }
 
-absl::Status Enforcer::ArchiveStep(const RetentionStep& step, TrailRecord* record) {
-  TimeMicros to = step.day + kMicrosPerDay;
-  // The events of (day, ns) now in the store.
+absl::Status Enforcer::ArchiveStep(const RetentionStep& step, TimeMicros to, TrailRecord* record) {
+  // The events of (day, ns) this reader sees; the deletion below removes exactly those, so an
+  // event appended meanwhile stays in the store for the next run.
   std::vector<ArchiveEvent> events;
   std::unique_ptr<storage::Reader> reader = env_->NewReader();
   storage::ScanRange range;
@@ -383,21 +384,27 @@ absl::Status Enforcer::ArchiveStep(const RetentionStep& step, TrailRecord* recor
         return true;
       },
       &stats));
-  // Resumed after the part was committed: archive only what that part does not hold yet.
+  // Events the partition holds already (a resumed step whose part was committed, or segments
+  // that survived an earlier deletion because a merge rewrote them) are not archived again.
   KQ_ASSIGN_OR_RETURN(ArchivePartition p,
                       ReadPartition(options_.archive_root, env_->name(), step.day, step.ns));
   int part_number = step.part;
-  bool committed = std::any_of(p.parts.begin(), p.parts.end(),
-                               [&](const ArchivePart& a) { return a.number == step.part; });
-  if (committed) {
-    absl::flat_hash_set<std::string> archived;
-    KQ_RETURN_IF_ERROR(ReadArchive(options_.archive_root, env_->name(), step.day, to, {step.ns},
-                                   [&](std::string_view json) -> absl::StatusOr<bool> {
-                                     archived.insert(std::string(json));
-                                     return true;
-                                   }));
-    std::erase_if(events, [&](const ArchiveEvent& e) { return archived.contains(e.json); });
-    for (const ArchivePart& a : p.parts) part_number = std::max(part_number, a.number + 1);
+  if (!p.parts.empty()) {
+    absl::flat_hash_map<std::string, uint64_t> archived;
+    for (const ArchivePart& a : p.parts) {
+      part_number = std::max(part_number, a.number + 1);
+      KQ_ASSIGN_OR_RETURN(bool unused, ReadPart(p, a, [&](std::string_view json) {
+                            ++archived[std::string(json)];
+                            return true;
+                          }));
+      (void)unused;
+    }
+    std::erase_if(events, [&](const ArchiveEvent& e) {
+      auto it = archived.find(e.json);
+      if (it == archived.end() || it->second == 0) return false;
+      --it->second;
+      return true;
+    });
   }
   if (!events.empty()) {
     std::string digest;
@@ -407,12 +414,19 @@ absl::Status Enforcer::ArchiveStep(const RetentionStep& step, TrailRecord* recor
     record->events = part.events;
     record->bytes = part.bytes;
     record->digest = digest;
-  } else if (committed) {
+  } else {
+    // Nothing new: a resumed step reports the part it committed before the interruption.
+    record->events = 0;
+    record->bytes = 0;
     for (const ArchivePart& a : p.parts) {
-      if (a.number == step.part) record->digest = a.sha256;
+      if (a.number != step.part) continue;
+      record->events = a.events;
+      record->bytes = a.bytes;
+      record->digest = a.sha256;
     }
   }
-  return env_->DeleteRange(step.day, to, std::vector<std::string>{step.ns});
+  if (options_.before_archive_delete) options_.before_archive_delete(step);
+  return env_->DeleteSeen(*reader, step.day, to, std::vector<std::string>{step.ns});
 }
 
 absl::StatusOr<uint64_t> RestoreArchive(std::string_view archive_root, std::string_view source_env,

@@ -16,10 +16,12 @@
 // Crash safety: Run() writes the whole list of steps to the ledger's intent journal before it
 // acts, and advances a "next step" mark after each one. A run killed midway is finished by the
 // next Run() before it plans anew. Every step is idempotent; an archive step records its part
-// number in the intent, and a part already committed is never written again (events that reach
-// the store for that day after the part was committed go to a new part). So nothing is archived
-// twice and nothing is deleted unarchived. Each finished step appends one record to the trail,
-// tagged with the run and step, and a resumed step does not append its record twice.
+// number in the intent, and a part already committed is never written again. An archive step
+// writes the events one store snapshot holds, minus those the partition already holds, then
+// deletes exactly that snapshot's segments (Environment::DeleteSeen): an event appended to the
+// day meanwhile stays in the store and goes to a new part at the next run. So nothing is
+// archived twice and nothing is deleted unarchived. Each finished step appends one record to the
+// trail, tagged with the run and step, and a resumed step does not append its record twice.
 //
 // One Enforcer per environment: the policy, the store and the ledger must all name the same
 // environment (a dev policy can never touch prod data). Not thread-safe; runs of one
@@ -28,6 +30,7 @@
 #define KQ_RETENTION_ENFORCER_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,6 +91,9 @@ struct EnforcerOptions {
   // Test hook for crash tests: stop (returning Aborted) after this many steps, leaving the
   // intent in place as a killed process would. -1: never.
   int stop_after_steps = -1;
+  // Test hook for the archive step's race: called after the part is committed and before the
+  // store's deletion (a test appends a late event for the day here). Empty: none.
+  std::function<void(const RetentionStep&)> before_archive_delete;
 };
 
 class Enforcer {
@@ -108,7 +114,8 @@ class Enforcer {
   [[nodiscard]] absl::Status Execute(const RetentionPlan& plan, size_t first, bool resumed,
                                      uint64_t* executed);
   [[nodiscard]] absl::Status ExecuteStep(const RetentionStep& step, TrailRecord* record);
-  [[nodiscard]] absl::Status ArchiveStep(const RetentionStep& step, TrailRecord* record);
+  [[nodiscard]] absl::Status ArchiveStep(const RetentionStep& step, TimeMicros to,
+                                         TrailRecord* record);
 
   const EnvironmentRetention* policy_;
   storage::Environment* env_;

@@ -33,6 +33,11 @@ namespace kq::storage {
 inline constexpr int kAppendZstdLevel = 1;
 inline constexpr int kMergeZstdLevel = 6;
 
+class EnvironmentImpl;
+
+// The RocksDB snapshot of `reader` when it was made by `env`'s NewReader(), else nullptr.
+const rocksdb::Snapshot* SnapshotOf(const Reader& reader, const EnvironmentImpl* env);
+
 // Converts a RocksDB status once, at the edge; corruption becomes DataLoss naming `context`.
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view context);
 
@@ -63,6 +68,8 @@ class EnvironmentImpl : public Environment {
                                         std::span<const std::string> namespaces) override;
   [[nodiscard]] absl::Status DeleteRange(TimeMicros from, TimeMicros to,
                                          std::span<const std::string> namespaces) override;
+  [[nodiscard]] absl::Status DeleteSeen(const Reader& reader, TimeMicros from, TimeMicros to,
+                                        std::span<const std::string> namespaces) override;
   [[nodiscard]] absl::Status Flush() override;
 
   // Merges groups of small segments of one (bucket, namespace); `all` merges every group with

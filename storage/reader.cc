@@ -173,6 +173,8 @@ class ReaderImpl : public Reader {
     ro_.snapshot = snapshot_;
   }
   ~ReaderImpl() override { env_->db()->ReleaseSnapshot(snapshot_); }
+  const EnvironmentImpl* env() const { return env_; }
+  const rocksdb::Snapshot* snapshot() const { return snapshot_; }
 
   absl::Status Scan(const ScanRange& range, const BatchCallback& fn, ScanStats* stats) override {
     ScanStats local;
@@ -433,5 +435,10 @@ class ReaderImpl : public Reader {
 }  // namespace
 
 std::unique_ptr<Reader> EnvironmentImpl::NewReader() { return std::make_unique<ReaderImpl>(this); }
+
+const rocksdb::Snapshot* SnapshotOf(const Reader& reader, const EnvironmentImpl* env) {
+  const auto* impl = dynamic_cast<const ReaderImpl*>(&reader);
+  return impl != nullptr && impl->env() == env ? impl->snapshot() : nullptr;
+}
 
 }  // namespace kq::storage

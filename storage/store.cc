@@ -595,6 +595,52 @@ absl::Status EnvironmentImpl::DeleteRange(TimeMicros from, TimeMicros to,
   return absl::OkStatus();
 }
 
+absl::Status EnvironmentImpl::DeleteSeen(const Reader& reader, TimeMicros from, TimeMicros to,
+                                         std::span<const std::string> namespaces) {
+  const rocksdb::Snapshot* snapshot = SnapshotOf(reader, this);
+  if (snapshot == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("DeleteSeen: the reader was not made by environment \"", name_, "\""));
+  }
+  {
+    std::lock_guard<std::mutex> l(maintenance_mu_);
+    std::string lo, hi;
+    PutTimeKey(&lo, from);
+    PutTimeKey(&hi, to);
+    rocksdb::Slice upper(hi);
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot;
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kSummaries]));
+    rocksdb::WriteBatch batch;
+    for (it->Seek(lo); it->Valid(); it->Next()) {
+      std::string key(it->key().data(), it->key().size());
+      TimeMicros bucket;
+      std::string ns;
+      uint64_t id;
+      if (!ParseSegmentKey(key, &bucket, &ns, &id)) {
+        return absl::DataLossError(absl::StrCat(dir_, ": corrupt summary key"));
+      }
+      if (!namespaces.empty() &&
+          std::find(namespaces.begin(), namespaces.end(), ns) == namespaces.end()) {
+        continue;
+      }
+      (void)batch.Delete(handles_[kSegments], key);
+      (void)batch.Delete(handles_[kSummaries], key);
+      (void)batch.Delete(handles_[kBodies], key + '\x01');
+      (void)batch.Delete(handles_[kBodies], key + '\x02');
+    }
+    KQ_RETURN_IF_ERROR(FromRocks(it->status(), dir_));
+    KQ_RETURN_IF_ERROR(Write(&batch));
+  }
+  {
+    std::lock_guard<std::mutex> l(merge_mu_);
+    sweep_index_ = true;
+  }
+  merge_cv_.notify_one();
+  return absl::OkStatus();
+}
+
 absl::Status EnvironmentImpl::Flush() {
   KQ_ASSIGN_OR_RETURN(uint64_t merged, MergeSmallSegments(/*all=*/true));
   rocksdb::FlushOptions fo;

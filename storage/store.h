@@ -117,6 +117,14 @@ class Environment {
                                                 std::span<const std::string> namespaces) = 0;
   [[nodiscard]] virtual absl::Status DeleteRange(TimeMicros from, TimeMicros to,
                                                  std::span<const std::string> namespaces) = 0;
+  // Like DeleteRange, but removes only the segments `reader` sees (`reader` must come from this
+  // environment's NewReader()): events appended after the reader's snapshot survive. Retention
+  // archives what a reader saw, then deletes exactly that. A segment merged after the snapshot
+  // survives too (its events are seen again by the next reader). Cost: point deletions per
+  // segment seen (a segment holds up to 65,536 events), not per event.
+  [[nodiscard]] virtual absl::Status DeleteSeen(const Reader& reader, TimeMicros from,
+                                                TimeMicros to,
+                                                std::span<const std::string> namespaces) = 0;
 
   // Seals recent events into segments and flushes memtables (used at shutdown and in tests).
   [[nodiscard]] virtual absl::Status Flush() = 0;

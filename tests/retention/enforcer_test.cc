@@ -14,6 +14,7 @@
 #include "common/time.h"
 #include "retention/archive.h"
 #include "storage/store.h"
+#include "tests/retention/enforcer_fixture.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -22,120 +23,7 @@ namespace {
 
 using ::kq::testing::IsOk;
 using ::kq::testing::StatusIs;
-using ::kq::testing::TempDir;
 using ::testing::HasSubstr;
-
-constexpr TimeMicros kDay = kMicrosPerDay;
-constexpr TimeMicros kD0 = 19723 * kDay;  // 2024-01-01T00:00:00Z
-
-storage::Event MakeEvent(std::string_view ns, TimeMicros t, int n) {
-  storage::Event e;
-  e.kind = "Event";
-  e.api_version = "audit.k8s.io/v1";
-  e.level = "RequestResponse";
-  e.audit_id = absl::StrCat("id-", Sv(ns), "-", t, "-", n);
-  e.stage = "ResponseComplete";
-  e.verb = "update";
-  e.request_uri = absl::StrCat("/api/v1/namespaces/", Sv(ns), "/configmaps/c", n);
-  e.user.username = "alice";
-  e.object_ref.emplace();
-  e.object_ref->resource = "configmaps";
-  e.object_ref->ns = std::string(ns);
-  e.object_ref->name = absl::StrCat("c", n);
-  e.request_object = absl::StrCat(R"({"kind":"ConfigMap","data":{"k":")", n, R"("}})");
-  e.response_object = absl::StrCat(R"({"kind":"ConfigMap","metadata":{"uid":"u)", n, R"("}})");
-  e.request_received_timestamp = FormatTimestamp(t);
-  e.request_received_time = t;
-  e.stage_timestamp = FormatTimestamp(t + 1000);
-  e.stage_time = t + 1000;
-  return e;
-}
-
-// Per (day, namespace): events in the store, and how many still carry bodies.
-struct DayCount {
-  uint64_t events = 0;
-  uint64_t with_bodies = 0;
-  bool operator==(const DayCount&) const = default;
-};
-using Counts = std::map<std::pair<TimeMicros, std::string>, DayCount>;
-
-class EnforcerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    storage::StoreOptions options;
-    options.data_dir = dir_.Sub("data");
-    options.durability = storage::Durability::kBuffered;
-    options.clock = &clock_;
-    ASSERT_OK_AND_ASSIGN(store_, storage::Store::Open(options));
-    prod_ = store_->Find("prod");
-    dev_ = store_->Find("dev");
-    ASSERT_NE(prod_, nullptr);
-    ASSERT_NE(dev_, nullptr);
-  }
-
-  // `per_ns` events for each namespace on each day in [first, last].
-  void Ingest(storage::Environment* env, TimeMicros first, TimeMicros last,
-              const std::vector<std::string>& namespaces, int per_ns, bool flush = true) {
-    std::vector<storage::Event> events;
-    for (TimeMicros day = first; day <= last; day += kDay) {
-      for (const std::string& ns : namespaces) {
-        for (int i = 0; i < per_ns; ++i) {
-          events.push_back(MakeEvent(ns, day + (i + 1) * kMicrosPerHour, i));
-        }
-      }
-    }
-    storage::AppendResult result;
-    ASSERT_THAT(env->Append(events, &result), IsOk());
-    ASSERT_EQ(result.stored, events.size());
-    if (flush) {
-      ASSERT_THAT(env->Flush(), IsOk());
-    }
-  }
-
-  Counts CountStore(storage::Environment* env) {
-    Counts counts;
-    std::unique_ptr<storage::Reader> reader = env->NewReader();
-    storage::ScanStats stats;
-    absl::Status s = reader->Scan(
-        storage::ScanRange{},
-        [&](const storage::EventBatch& batch) -> absl::StatusOr<bool> {
-          const storage::IntColumn& time = batch.Ints(storage::Column::kTime);
-          for (size_t row = 0; row < batch.num_rows(); ++row) {
-            TimeMicros day = time.values[row] / kDay * kDay;
-            DayCount& c = counts[{day, std::string(batch.ns())}];
-            ++c.events;
-            absl::StatusOr<std::string> req = batch.RequestObject(row);
-            if (!req.ok()) return req.status();
-            if (!req->empty()) ++c.with_bodies;
-          }
-          return true;
-        },
-        &stats);
-    EXPECT_THAT(s, IsOk());
-    return counts;
-  }
-
-  std::unique_ptr<Ledger> OpenLedger(std::string_view env, bool sync = true) {
-    absl::StatusOr<std::unique_ptr<Ledger>> l =
-        Ledger::Open(dir_.Sub(absl::StrCat("ledger-", Sv(env))), std::string(env), &clock_, sync);
-    EXPECT_THAT(l.status(), IsOk());
-    return std::move(l).value();
-  }
-
-  EnforcerOptions Options() {
-    EnforcerOptions o;
-    o.archive_root = dir_.Sub("archive");
-    o.clock = &clock_;
-    return o;
-  }
-
-  TempDir dir_;
-  FakeClock clock_{kD0};
-  std::unique_ptr<storage::Store> store_;
-  storage::Environment* prod_ = nullptr;
-  storage::Environment* dev_ = nullptr;
-  RetentionConfig config_ = RetentionConfig::Defaults();
-};
 
 TEST_F(EnforcerTest, ProdTierBoundariesDayByDay) {
   Ingest(prod_, kD0, kD0, {"default"}, 4);
@@ -360,32 +248,8 @@ TEST_F(EnforcerTest, LegalHoldKeepsDataUntilReleased) {
 
 TEST_F(EnforcerTest, KilledRunIsFinishedWithoutLossOrDuplicates) {
   Ingest(prod_, kD0, kD0 + 4 * kDay, {"a", "b"}, 3);
-  // The originals as the store gives them back, per (day, ns), to compare with the archive.
-  auto read_store = [&](TimeMicros from, TimeMicros to, std::string ns) {
-    std::vector<ArchiveEvent> out;
-    std::unique_ptr<storage::Reader> reader = prod_->NewReader();
-    storage::ScanRange range;
-    range.from = from;
-    range.to = to;
-    if (!ns.empty()) range.namespaces = {ns};
-    storage::ScanStats stats;
-    EXPECT_THAT(reader->Scan(
-                    range,
-                    [&](const storage::EventBatch& b) -> absl::StatusOr<bool> {
-                      const storage::IntColumn& time = b.Ints(storage::Column::kTime);
-                      for (size_t row = 0; row < b.num_rows(); ++row) {
-                        absl::StatusOr<std::string> json = b.EventJson(row);
-                        if (!json.ok()) return json.status();
-                        out.push_back({*json, time.values[row]});
-                      }
-                      return true;
-                    },
-                    &stats),
-                IsOk());
-    return out;
-  };
   std::multiset<std::string> expected;
-  for (const ArchiveEvent& e : read_store(INT64_MIN, INT64_MAX, "")) expected.insert(e.json);
+  for (const ArchiveEvent& e : ReadStore(prod_, INT64_MIN, INT64_MAX, "")) expected.insert(e.json);
   ASSERT_EQ(expected.size(), 30u);
 
   auto ledger = OpenLedger("prod");
@@ -403,13 +267,13 @@ TEST_F(EnforcerTest, KilledRunIsFinishedWithoutLossOrDuplicates) {
   // The process died inside step 4, (D0+1, b): its part was committed, the range not deleted.
   std::string digest;
   ASSERT_OK(WritePart(Options().archive_root, "prod", kD0 + kDay, "b", 1,
-                      read_store(kD0 + kDay, kD0 + 2 * kDay, "b"), &digest)
+                      ReadStore(prod_, kD0 + kDay, kD0 + 2 * kDay, "b"), &digest)
                 .status());
   // An event reaches an already archived day before the restart: it must be archived too.
   storage::Event late = MakeEvent("a", kD0 + 15 * kMicrosPerHour, 77);
   ASSERT_OK(prod_->Append(std::vector<storage::Event>{late}, nullptr));
   ASSERT_OK(prod_->Flush());
-  std::vector<ArchiveEvent> late_json = read_store(kD0, kD0 + kDay, "a");
+  std::vector<ArchiveEvent> late_json = ReadStore(prod_, kD0, kD0 + kDay, "a");
   ASSERT_EQ(late_json.size(), 1u);
   expected.insert(late_json[0].json);
 
@@ -422,13 +286,7 @@ TEST_F(EnforcerTest, KilledRunIsFinishedWithoutLossOrDuplicates) {
   ASSERT_OK_AND_ASSIGN(auto after, ledger->ReadIntent());
   EXPECT_FALSE(after.has_value());
 
-  std::multiset<std::string> archived;
-  ASSERT_OK(ReadArchive(Options().archive_root, "prod", INT64_MIN, INT64_MAX, {},
-                        [&](std::string_view json) -> absl::StatusOr<bool> {
-                          archived.insert(std::string(json));
-                          return true;
-                        }));
-  EXPECT_EQ(archived, expected);  // each event exactly once: none lost, none twice
+  EXPECT_EQ(ReadArchived("prod"), expected);  // each event exactly once: none lost, none twice
   ASSERT_OK_AND_ASSIGN(std::vector<TrailRecord> trail, ledger->ReadTrail());
   EXPECT_EQ(trail.size(), 11u);  // 10 steps of the killed run, 1 of the next
   std::set<std::string> tags;
@@ -438,7 +296,7 @@ TEST_F(EnforcerTest, KilledRunIsFinishedWithoutLossOrDuplicates) {
 }
 
 TEST(RestoreTest, ArchivedEventsRestoredEqualTheOriginals) {
-  TempDir dir;
+  kq::testing::TempDir dir;
   FakeClock clock(kD0);
   storage::StoreOptions options;
   options.data_dir = dir.Sub("data");
