@@ -7,8 +7,10 @@
 // through a MemoryReader, one batch per (hour, namespace), hours in scan order. ScanStats count
 // parts as segments: segments_total parts listed, segments_pruned skipped unread,
 // segments_read read, bytes_read their stored (compressed) bytes. Only one day's events are in
-// memory at a time. Lookups scan (archives have no index). The reader owns nothing but paths;
-// the archive must not be deleted under it. Thread-compatible, as storage::Reader.
+// memory at a time. Archive lines are the original event JSON, without kq's cluster attribution:
+// the cluster column is null, as the store gives it for an event without one. Lookups scan
+// (archives have no index). The reader owns nothing but paths; the archive must not be deleted
+// under it. Thread-compatible, as storage::Reader.
 #ifndef KQ_SERVER_ARCHIVE_READER_H_
 #define KQ_SERVER_ARCHIVE_READER_H_
 
