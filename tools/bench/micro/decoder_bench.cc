@@ -36,6 +36,25 @@ void BM_DecodeEvent(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeEvent);
 
+// Times `decode(decoder, text, &events, &errors)`, which must yield `items` events and no error.
+template <typename DecodeFn>
+void RunDecode(benchmark::State& state, const std::string& text, size_t items, DecodeFn decode) {
+  storage::Decoder decoder;
+  std::vector<storage::Event> events;
+  std::vector<storage::DecodeError> errors;
+  for (auto _ : state) {
+    events.clear();
+    errors.clear();
+    decode(decoder, text, &events, &errors);
+    if (events.size() != items || !errors.empty()) {
+      state.SkipWithError("the input did not decode to every item");
+      return;
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * items));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+}
+
 // A whole webhook body: an EventList of `range(0)` items (the apiserver sends up to 400).
 void BM_DecodeEventListBody(benchmark::State& state) {
   const MicroCorpus& corpus = GetMicroCorpus(kEvents);
@@ -46,20 +65,9 @@ void BM_DecodeEventListBody(benchmark::State& state) {
     body += corpus.lines[i];
   }
   body += "]}";
-  storage::Decoder decoder;
-  std::vector<storage::Event> events;
-  std::vector<storage::DecodeError> errors;
-  for (auto _ : state) {
-    events.clear();
-    errors.clear();
-    decoder.DecodeBody(body, &events, &errors);
-    if (events.size() != items || !errors.empty()) {
-      state.SkipWithError("EventList did not decode to every item");
-      return;
-    }
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * items));
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
+  RunDecode(state, body, items, [](storage::Decoder& d, std::string_view text, auto* e, auto* r) {
+    d.DecodeBody(text, e, r);
+  });
 }
 BENCHMARK(BM_DecodeEventListBody)->Arg(400);
 
@@ -69,20 +77,9 @@ void BM_DecodeLines(benchmark::State& state) {
   const size_t lines = static_cast<size_t>(state.range(0));
   std::string text;
   for (size_t i = 0; i < lines; ++i) text.append(corpus.lines[i]).push_back('\n');
-  storage::Decoder decoder;
-  std::vector<storage::Event> events;
-  std::vector<storage::DecodeError> errors;
-  for (auto _ : state) {
-    events.clear();
-    errors.clear();
-    decoder.DecodeLines(text, &events, &errors);
-    if (events.size() != lines || !errors.empty()) {
-      state.SkipWithError("JSON lines did not decode to every line");
-      return;
-    }
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * lines));
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+  RunDecode(state, text, lines, [](storage::Decoder& d, std::string_view text, auto* e, auto* r) {
+    d.DecodeLines(text, e, r);
+  });
 }
 BENCHMARK(BM_DecodeLines)->Arg(5000);
 
