@@ -1,21 +1,36 @@
 #include "retention/report.h"
 
+#include <algorithm>
 #include <map>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status.h"
 #include "common/time.h"
 #include "retention/archive.h"
+#include "storage/compressed_file.h"
+#include "storage/decoder.h"
+#include "storage/event_json.h"
 
 namespace kq::retention {
 namespace {
 
+// The last week of one namespace, from the scan.
 struct Sample {
   uint64_t events_1d = 0;
   uint64_t events_7d = 0;
   uint64_t json_bytes = 0;
   uint64_t body_bytes = 0;
+  uint64_t sampled = 0;             // events of the compression sample
+  uint64_t sampled_warm_bytes = 0;  // their JSON without bodies
+};
+
+// Events and bytes of one tier, for a bytes-per-event figure.
+struct Measured {
+  uint64_t events = 0;
+  uint64_t bytes = 0;
+  double PerEvent() const { return events > 0 ? static_cast<double>(bytes) / events : 0; }
 };
 
 double Days(TimeMicros t) { return static_cast<double>(t) / kMicrosPerDay; }
@@ -45,6 +60,37 @@ std::string Bytes(uint64_t b) {
   return u == 0 ? absl::StrCat(b, " B") : absl::StrFormat("%.1f %s", v, units[u]);
 }
 
+// 12345 -> "12,345".
+std::string Thousands(uint64_t n) {
+  std::string digits = absl::StrCat(n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
+
+std::string PerEvent(double b) { return absl::StrFormat("%.0f B/event", b); }
+
+// The event as the archive holds it once the warm tier dropped its bodies.
+absl::StatusOr<std::string> WarmJson(storage::Decoder& decoder, std::string_view json) {
+  storage::Event e;
+  KQ_RETURN_IF_ERROR(decoder.DecodeEvent(json, &e));
+  e.request_object.reset();
+  e.response_object.reset();
+  return storage::EventToJson(e);
+}
+
+// Compresses `lines` (JSON lines) as an archive part is written; returns its zstd bytes.
+absl::StatusOr<uint64_t> ZstdBytes(const std::string& lines) {
+  KQ_ASSIGN_OR_RETURN(std::unique_ptr<storage::CompressedFileWriter> w,
+                      storage::CompressedFileWriter::Create("/dev/null", kArchiveZstdLevel));
+  KQ_RETURN_IF_ERROR(w->Append(lines));
+  KQ_RETURN_IF_ERROR(w->Finish(/*sync=*/false));
+  return w->bytes_out();
+}
+
 }  // namespace
 
 absl::StatusOr<CostReport> BuildCostReport(const EnvironmentRetention& policy,
@@ -54,19 +100,19 @@ absl::StatusOr<CostReport> BuildCostReport(const EnvironmentRetention& policy,
   report.env = env->name();
   report.now = clock->Now();
   std::map<std::string, NamespaceCost> by_ns;
-  std::map<std::string, uint64_t> raw_bytes, raw_events;
+  std::map<std::string, Measured> raw;  // JSON bytes at ingest
+  Measured env_hot, env_warm, env_archive;
   KQ_ASSIGN_OR_RETURN(storage::EnvironmentStats stats, env->Stats());
   for (const storage::NamespaceStats& n : stats.namespaces) {
     NamespaceCost& c = by_ns[n.ns];
-    if (n.tier == "warm") {
-      c.warm_events += n.events;
-      c.warm_bytes += n.disk_bytes;
-    } else {
-      c.hot_events += n.events;
-      c.hot_bytes += n.disk_bytes;
-    }
-    raw_bytes[n.ns] += n.raw_bytes;
-    raw_events[n.ns] += n.events;
+    bool warm = n.tier == "warm";
+    (warm ? c.warm_events : c.hot_events) += n.events;
+    (warm ? c.warm_bytes : c.hot_bytes) += n.disk_bytes;
+    Measured& m = warm ? env_warm : env_hot;
+    m.events += n.events;
+    m.bytes += n.disk_bytes;
+    raw[n.ns].events += n.events;
+    raw[n.ns].bytes += n.raw_bytes;
   }
   if (!archive_root.empty()) {
     KQ_ASSIGN_OR_RETURN(std::vector<ArchivePartition> partitions,
@@ -76,11 +122,18 @@ absl::StatusOr<CostReport> BuildCostReport(const EnvironmentRetention& policy,
       for (const ArchivePart& part : p.parts) {
         c.archive_events += part.events;
         c.archive_bytes += part.bytes;
+        env_archive.events += part.events;
+        env_archive.bytes += part.bytes;
       }
     }
   }
-  // The last week, for rates and the body share.
+  // The last week: rates, body share, and the compression sample (bodies dropped).
+  bool archives = false;
+  for (const TierAges& a : policy.AllAges()) archives = archives || a.archive.has_value();
+  const bool need_sample = env_archive.events == 0 && archives;
   std::map<std::string, Sample> samples;
+  std::string sample_lines;
+  storage::Decoder decoder;
   storage::ScanRange range;
   range.from = report.now - 7 * kMicrosPerDay;
   range.to = report.now;
@@ -101,10 +154,23 @@ absl::StatusOr<CostReport> BuildCostReport(const EnvironmentRetention& policy,
           KQ_ASSIGN_OR_RETURN(std::string resp, batch.ResponseObject(row));
           s.json_bytes += json.size();
           s.body_bytes += req.size() + resp.size();
+          if (need_sample && report.sample_events < kCostSampleEvents) {
+            KQ_ASSIGN_OR_RETURN(std::string warm, WarmJson(decoder, json));
+            absl::StrAppend(&sample_lines, warm, "\n");
+            ++report.sample_events;
+            ++s.sampled;
+            s.sampled_warm_bytes += warm.size();
+          }
         }
         return true;
       },
       &scan_stats));
+  double sample_ratio = 0;  // zstd bytes / JSON bytes of the sample
+  if (report.sample_events > 0) {
+    report.sample_json_bytes = sample_lines.size();
+    KQ_ASSIGN_OR_RETURN(report.sample_zstd_bytes, ZstdBytes(sample_lines));
+    sample_ratio = static_cast<double>(report.sample_zstd_bytes) / report.sample_json_bytes;
+  }
   for (const auto& [ns, s] : samples) by_ns[ns];
   for (auto& [ns, c] : by_ns) {
     c.ns = ns;
@@ -113,21 +179,64 @@ absl::StatusOr<CostReport> BuildCostReport(const EnvironmentRetention& policy,
     c.events_per_day_1d = static_cast<double>(s.events_1d);
     c.events_per_day_7d = static_cast<double>(s.events_7d) / 7;
     c.body_share = s.json_bytes > 0 ? static_cast<double>(s.body_bytes) / s.json_bytes : 0;
-    // What an archived event weighs: its JSON as the store gives it back (measured over the
-    // last week), else the raw size at ingest.
-    double raw_per_event = s.events_7d > 0 ? static_cast<double>(s.json_bytes) / s.events_7d
-                           : raw_events[ns] > 0 && raw_bytes[ns] > 0
-                               ? static_cast<double>(raw_bytes[ns]) / raw_events[ns]
-                               : 0;
-    double hot_per_event =
-        c.hot_events > 0 ? static_cast<double>(c.hot_bytes) / c.hot_events : raw_per_event;
+
+    const Measured hot{c.hot_events, c.hot_bytes}, warm{c.warm_events, c.warm_bytes},
+        archived{c.archive_events, c.archive_bytes};
+    if (hot.events > 0) {
+      c.hot_bytes_per_event = hot.PerEvent();
+      c.hot_basis = absl::StrCat("measured over ", Thousands(hot.events), " hot events on disk");
+    } else if (env_hot.events > 0) {
+      c.hot_bytes_per_event = env_hot.PerEvent();
+      c.hot_basis = absl::StrCat("the environment's hot tier, ", Thousands(env_hot.events),
+                                 " events on disk");
+    } else {
+      c.hot_bytes_per_event = raw[ns].PerEvent();
+      c.hot_basis = raw[ns].events > 0 ? "no hot data: JSON bytes at ingest" : "no data";
+    }
+    if (warm.events > 0) {
+      c.warm_bytes_per_event = warm.PerEvent();
+      c.warm_basis = absl::StrCat("measured over ", Thousands(warm.events), " warm events on disk");
+    } else if (env_warm.events > 0) {
+      c.warm_bytes_per_event = env_warm.PerEvent();
+      c.warm_basis = absl::StrCat("the environment's warm tier, ", Thousands(env_warm.events),
+                                  " events on disk");
+    } else {
+      c.warm_bytes_per_event = c.hot_bytes_per_event * (1 - c.body_share);
+      c.warm_basis =
+          absl::StrFormat("no warm data: hot size x (1 - body share %.2f)", c.body_share);
+    }
+    if (archived.events > 0) {
+      c.archive_bytes_per_event = archived.PerEvent();
+      c.archive_basis =
+          absl::StrCat("estimated from ", Thousands(archived.events), " archived events");
+    } else if (env_archive.events > 0) {
+      c.archive_bytes_per_event = env_archive.PerEvent();
+      c.archive_basis = absl::StrCat("estimated from the environment's ",
+                                     Thousands(env_archive.events), " archived events");
+    } else if (report.sample_events > 0 && s.events_7d > 0) {
+      // The namespace's JSON without bodies (measured on its sampled events, else its JSON
+      // less its bodies), compressed as the sample was.
+      double warm_json =
+          s.sampled > 0 ? static_cast<double>(s.sampled_warm_bytes) / s.sampled
+                        : static_cast<double>(s.json_bytes - std::min(s.body_bytes, s.json_bytes)) /
+                              s.events_7d;
+      c.archive_bytes_per_event = warm_json * sample_ratio;
+      c.archive_basis = absl::StrFormat(
+          "no archive yet: %.0f B of JSON without bodies x zstd ratio %.3f (measured on %s "
+          "recent events)",
+          warm_json, sample_ratio, Thousands(report.sample_events));
+    } else {
+      c.archive_basis = "no data";
+    }
+    if (!c.ages.archive) c.archive_basis = "no archive";
+
     double rate = c.events_per_day_7d;
-    c.steady_hot_bytes = static_cast<uint64_t>(rate * Days(c.ages.hot) * hot_per_event);
+    c.steady_hot_bytes = static_cast<uint64_t>(rate * Days(c.ages.hot) * c.hot_bytes_per_event);
     c.steady_warm_bytes = static_cast<uint64_t>(rate * Days(c.ages.LeaveStoreAt() - c.ages.hot) *
-                                                hot_per_event * (1 - c.body_share));
+                                                c.warm_bytes_per_event);
     if (c.ages.archive) {
-      c.steady_archive_bytes =
-          static_cast<uint64_t>(rate * Days(*c.ages.archive - c.ages.warm) * raw_per_event);
+      c.steady_archive_bytes = static_cast<uint64_t>(rate * Days(*c.ages.archive - c.ages.warm) *
+                                                     c.archive_bytes_per_event);
     }
     Add(c, &report.total);
     report.namespaces.push_back(c);
@@ -150,6 +259,19 @@ std::string FormatCostReport(const CostReport& r) {
   };
   for (const NamespaceCost& c : r.namespaces) line(c.ns.empty() ? "(cluster)" : c.ns, c);
   line("total", r.total);
+  if (!r.namespaces.empty()) absl::StrAppend(&out, "steady state per event:\n");
+  for (const NamespaceCost& c : r.namespaces) {
+    std::string name = c.ns.empty() ? "(cluster)" : c.ns;
+    absl::StrAppend(&out, "  ", name, " (", c.ages.ToString(), ")\n");
+    absl::StrAppend(&out, "    hot      ", PerEvent(c.hot_bytes_per_event), ", ", c.hot_basis,
+                    "\n");
+    absl::StrAppend(&out, "    warm     ", PerEvent(c.warm_bytes_per_event), ", ", c.warm_basis,
+                    "\n");
+    if (c.ages.archive) {
+      absl::StrAppend(&out, "    archive  ", PerEvent(c.archive_bytes_per_event), ", ",
+                      c.archive_basis, "\n");
+    }
+  }
   return out;
 }
 

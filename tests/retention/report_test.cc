@@ -1,13 +1,20 @@
+// The cost report against figures worked out by hand from what the test wrote: the store's
+// bytes per tier, the archive's file sizes, and (with no archive yet) the zstd command-line
+// tool's compression of the same events without their bodies.
 #include "retention/report.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/time.h"
 #include "retention/archive.h"
+#include "storage/event_json.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -21,6 +28,8 @@ constexpr TimeMicros kD0 = 19723 * kDay;
 
 storage::Event MakeEvent(std::string ns, TimeMicros t, int n) {
   storage::Event e;
+  e.kind = "Event";
+  e.api_version = "audit.k8s.io/v1";
   e.level = "RequestResponse";
   e.audit_id = absl::StrCat("id-", ns, "-", t, "-", n);
   e.stage = "ResponseComplete";
@@ -30,7 +39,8 @@ storage::Event MakeEvent(std::string ns, TimeMicros t, int n) {
   e.object_ref.emplace();
   e.object_ref->resource = "pods";
   e.object_ref->ns = ns;
-  e.response_object = R"({"kind":"PodList","items":[{"metadata":{"name":"p"}}]})";
+  e.response_object =
+      absl::StrCat(R"({"kind":"PodList","items":[{"metadata":{"name":"p)", n, R"("}}]})");
   e.request_received_timestamp = FormatTimestamp(t);
   e.request_received_time = t;
   e.stage_timestamp = FormatTimestamp(t);
@@ -38,31 +48,83 @@ storage::Event MakeEvent(std::string ns, TimeMicros t, int n) {
   return e;
 }
 
-TEST(CostReportTest, RatesTiersAndSteadyState) {
-  kq::testing::TempDir dir;
-  FakeClock clock(kD0 + 7 * kDay);
-  storage::StoreOptions options;
-  options.data_dir = dir.Sub("data");
-  options.durability = storage::Durability::kBuffered;
-  options.clock = &clock;
-  ASSERT_OK_AND_ASSIGN(auto store, storage::Store::Open(options));
-  storage::Environment* prod = store->Find("prod");
-  // Days D0..D0+6: 10 events a day in "a"; the last day also 3 in "b".
-  std::vector<storage::Event> events;
-  for (int d = 0; d < 7; ++d) {
-    for (int i = 0; i < 10; ++i) events.push_back(MakeEvent("a", kD0 + d * kDay + i, i));
-  }
-  for (int i = 0; i < 3; ++i) events.push_back(MakeEvent("b", kD0 + 6 * kDay + 100 + i, i));
-  ASSERT_OK(prod->Append(events, nullptr));
-  ASSERT_OK(prod->Flush());
-  std::string digest;
-  ASSERT_OK(WritePart(dir.Sub("archive"), "prod", kD0 - 200 * kDay, "a", 1,
-                      {{"{\"x\":1}", kD0 - 200 * kDay}}, &digest)
-                .status());
+// Size of `path` compressed by the zstd command-line tool at the archive's level.
+uint64_t ZstdCliBytes(const std::string& path) {
+  std::string cmd = absl::StrCat("zstd -q -", kArchiveZstdLevel, " -c '", path, "' | wc -c");
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return 0;
+  unsigned long long n = 0;
+  if (std::fscanf(p, "%llu", &n) != 1) n = 0;
+  ::pclose(p);
+  return n;
+}
 
-  RetentionConfig config = RetentionConfig::Defaults();
+class CostReportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    storage::StoreOptions options;
+    options.data_dir = dir_.Sub("data");
+    options.durability = storage::Durability::kBuffered;
+    options.clock = &clock_;
+    ASSERT_OK_AND_ASSIGN(store_, storage::Store::Open(options));
+    prod_ = store_->Find("prod");
+    // Days D0..D0+6: 10 events a day in "a"; the last day also 3 in "b".
+    for (int d = 0; d < 7; ++d) {
+      for (int i = 0; i < 10; ++i) recent_.push_back(MakeEvent("a", kD0 + d * kDay + i, i));
+    }
+    for (int i = 0; i < 3; ++i) recent_.push_back(MakeEvent("b", kD0 + 6 * kDay + 100 + i, i));
+    ASSERT_OK(prod_->Append(recent_, nullptr));
+    ASSERT_OK(prod_->Flush());
+  }
+
+  // Disk bytes and events of one (tier, namespace) as the store counts them.
+  std::pair<uint64_t, uint64_t> Disk(std::string_view tier, std::string_view ns) {
+    absl::StatusOr<storage::EnvironmentStats> stats = prod_->Stats();
+    EXPECT_TRUE(stats.ok());
+    uint64_t bytes = 0, events = 0;
+    for (const auto& n : stats->namespaces) {
+      if (n.tier == tier && n.ns == ns) {
+        bytes += n.disk_bytes;
+        events += n.events;
+      }
+    }
+    return {bytes, events};
+  }
+
+  kq::testing::TempDir dir_;
+  FakeClock clock_{kD0 + 7 * kDay};
+  std::unique_ptr<storage::Store> store_;
+  storage::Environment* prod_ = nullptr;
+  std::vector<storage::Event> recent_;
+  RetentionConfig config_ = RetentionConfig::Defaults();
+};
+
+TEST_F(CostReportTest, EachTierFromWhatItReallyCosts) {
+  // 20 warm events of "a" a month back (bodies dropped), and 4 archived events of "a".
+  std::vector<storage::Event> old;
+  for (int i = 0; i < 20; ++i) old.push_back(MakeEvent("a", kD0 - 30 * kDay + i, i));
+  ASSERT_OK(prod_->Append(old, nullptr));
+  ASSERT_OK(prod_->Flush());
+  ASSERT_OK(prod_->DropBodies(kD0 - 30 * kDay, kD0 - 29 * kDay, {}));
+  std::vector<ArchiveEvent> lines;
+  for (int i = 0; i < 4; ++i) {
+    lines.push_back(
+        {storage::EventToJson(MakeEvent("a", kD0 - 200 * kDay + i, i)), kD0 - 200 * kDay + i});
+  }
+  std::string digest;
+  ASSERT_OK(
+      WritePart(dir_.Sub("archive"), "prod", kD0 - 200 * kDay, "a", 1, lines, &digest).status());
+  const double part_bytes = static_cast<double>(std::filesystem::file_size(
+      PartitionDir(dir_.Sub("archive"), "prod", kD0 - 200 * kDay, "a") + "/part-1.jsonl.zst"));
+  auto [hot_a, hot_a_events] = Disk("hot", "a");
+  auto [hot_b, hot_b_events] = Disk("hot", "b");
+  auto [warm_a, warm_a_events] = Disk("warm", "a");
+  ASSERT_EQ(hot_a_events, 70u);
+  ASSERT_EQ(hot_b_events, 3u);
+  ASSERT_EQ(warm_a_events, 20u);
+
   ASSERT_OK_AND_ASSIGN(CostReport r,
-                       BuildCostReport(*config.Find("prod"), prod, dir.Sub("archive"), &clock));
+                       BuildCostReport(*config_.Find("prod"), prod_, dir_.Sub("archive"), &clock_));
   ASSERT_EQ(r.namespaces.size(), 2u);
   const NamespaceCost& a = r.namespaces[0];
   const NamespaceCost& b = r.namespaces[1];
@@ -70,32 +132,79 @@ TEST(CostReportTest, RatesTiersAndSteadyState) {
   EXPECT_DOUBLE_EQ(a.events_per_day_7d, 10);
   EXPECT_DOUBLE_EQ(a.events_per_day_1d, 10);
   EXPECT_DOUBLE_EQ(b.events_per_day_7d, 3.0 / 7);
-  EXPECT_EQ(a.hot_events, 70u);
-  EXPECT_EQ(a.archive_events, 1u);
-  // The archive's bytes are those of the stored (zstd) part file.
-  EXPECT_EQ(a.archive_bytes, std::filesystem::file_size(
-                                 PartitionDir(dir.Sub("archive"), "prod", kD0 - 200 * kDay, "a") +
-                                 "/part-1.jsonl.zst"));
-  ASSERT_OK_AND_ASSIGN(storage::EnvironmentStats stats, prod->Stats());
-  uint64_t hot_disk_a = 0;
-  for (const auto& n : stats.namespaces) {
-    if (n.ns == "a") hot_disk_a += n.disk_bytes;
-  }
-  EXPECT_EQ(a.hot_bytes, hot_disk_a);
-  // 7 days hot at 10 events a day: exactly the hot tier's size now.
-  EXPECT_NEAR(static_cast<double>(a.steady_hot_bytes), static_cast<double>(hot_disk_a), 1);
-  EXPECT_GT(a.body_share, 0);
-  EXPECT_LT(a.body_share, 1);
-  EXPECT_GT(a.steady_archive_bytes, 0u);
-  EXPECT_EQ(r.total.hot_events, 73u);
+  EXPECT_EQ(a.archive_events, 4u);
+  EXPECT_EQ(a.archive_bytes, static_cast<uint64_t>(part_bytes));
+  EXPECT_EQ(r.sample_events, 0u);  // archived events exist: no sample needed
 
-  // A changed policy: dev keeps 1 day hot, so 1/7 of prod's steady hot bytes, and no archive.
+  // prod: hot 7d, warm until 90d, archive until 400d. "a" at 10 events a day:
+  //   hot     10 * 7 * (hot_a / 70)                     = hot_a
+  //   warm    10 * 83 * (warm_a / 20)
+  //   archive 10 * 310 * (part_bytes / 4)
+  EXPECT_NEAR(a.steady_hot_bytes, static_cast<double>(hot_a), 1);
+  EXPECT_NEAR(a.steady_warm_bytes, 10.0 * 83 * warm_a / 20, 1);
+  EXPECT_NEAR(a.steady_archive_bytes, 10.0 * 310 * part_bytes / 4, 1);
+  EXPECT_EQ(a.archive_basis, "estimated from 4 archived events");
+  EXPECT_EQ(a.warm_basis, "measured over 20 warm events on disk");
+  // "b" has only hot data of its own: warm and archive come from the environment's ("a"'s).
+  EXPECT_NEAR(b.steady_hot_bytes, 3.0 / 7 * 7 * hot_b / 3, 1);
+  EXPECT_NEAR(b.steady_warm_bytes, 3.0 / 7 * 83 * warm_a / 20, 1);
+  EXPECT_NEAR(b.steady_archive_bytes, 3.0 / 7 * 310 * part_bytes / 4, 1);
+  EXPECT_EQ(b.archive_basis, "estimated from the environment's 4 archived events");
+
+  std::string text = FormatCostReport(r);
+  EXPECT_THAT(text, HasSubstr(absl::StrFormat("    archive  %.0f B/event, estimated from 4 "
+                                              "archived events",
+                                              part_bytes / 4)));
+  EXPECT_THAT(text, HasSubstr("total"));
+
+  // A changed policy (dev: hot 1d, warm 7d, deleted at 14d): 1/7 of the hot bytes, 13 days
+  // warm (7d warm + the grace week until 14d, minus the hot day), no archive.
   ASSERT_OK_AND_ASSIGN(CostReport dev,
-                       BuildCostReport(*config.Find("dev"), prod, dir.Sub("archive"), &clock));
-  EXPECT_NEAR(static_cast<double>(dev.namespaces[0].steady_hot_bytes),
-              static_cast<double>(a.steady_hot_bytes) / 7, 1);
+                       BuildCostReport(*config_.Find("dev"), prod_, dir_.Sub("archive"), &clock_));
+  EXPECT_NEAR(dev.namespaces[0].steady_hot_bytes, static_cast<double>(hot_a) / 7, 1);
+  EXPECT_NEAR(dev.namespaces[0].steady_warm_bytes, 10.0 * 13 * warm_a / 20, 1);
   EXPECT_EQ(dev.namespaces[0].steady_archive_bytes, 0u);
-  EXPECT_THAT(FormatCostReport(r), HasSubstr("total"));
+  EXPECT_EQ(dev.namespaces[0].archive_basis, "no archive");
+}
+
+TEST_F(CostReportTest, WithoutAnArchiveTheArchiveIsAMeasuredCompression) {
+  // The 73 recent events without bodies, as JSON lines, compressed by the zstd CLI.
+  std::string lines;
+  uint64_t warm_json_a = 0, events_a = 0;
+  for (storage::Event e : recent_) {
+    e.request_object.reset();
+    e.response_object.reset();
+    std::string json = storage::EventToJson(e);
+    absl::StrAppend(&lines, json, "\n");
+    if (e.Namespace() == "a") {
+      warm_json_a += json.size();
+      ++events_a;
+    }
+  }
+  std::string path = dir_.Sub("sample.jsonl");
+  std::ofstream(path) << lines;
+  const double zstd_bytes = static_cast<double>(ZstdCliBytes(path));
+  ASSERT_GT(zstd_bytes, 0);
+  const double ratio = zstd_bytes / static_cast<double>(lines.size());
+
+  ASSERT_OK_AND_ASSIGN(CostReport r,
+                       BuildCostReport(*config_.Find("prod"), prod_, dir_.Sub("archive"), &clock_));
+  EXPECT_EQ(r.sample_events, 73u);
+  EXPECT_EQ(r.sample_json_bytes, lines.size());
+  // The same frame but for the content-size field the CLI writes and a streaming writer not.
+  EXPECT_NEAR(static_cast<double>(r.sample_zstd_bytes), zstd_bytes, 8);
+  const NamespaceCost& a = r.namespaces[0];
+  double per_event = static_cast<double>(warm_json_a) / events_a * ratio;
+  EXPECT_NEAR(a.archive_bytes_per_event, per_event, per_event * 0.01);
+  EXPECT_NEAR(a.steady_archive_bytes, 10.0 * 310 * per_event, 10.0 * 310 * per_event * 0.01);
+  // Compressed, the archive is far smaller than the events' JSON (the old estimate).
+  EXPECT_LT(a.archive_bytes_per_event, 0.5 * static_cast<double>(warm_json_a) / events_a);
+  EXPECT_THAT(a.archive_basis, HasSubstr("no archive yet"));
+  EXPECT_THAT(a.archive_basis, HasSubstr("measured on 73 recent events"));
+  // No warm data anywhere: warm is the hot size without the body share.
+  auto [hot_a, hot_a_events] = Disk("hot", "a");
+  EXPECT_NEAR(a.warm_bytes_per_event, hot_a / 70.0 * (1 - a.body_share), 1e-6);
+  EXPECT_THAT(a.warm_basis, HasSubstr("no warm data"));
 }
 
 }  // namespace
