@@ -28,6 +28,8 @@ class WriteBufferManager;
 
 namespace kq::storage {
 
+struct EncodedSegment;
+
 // zstd levels: appends write quickly (their small segments are merged later); merges, which
 // run in the background and write what stays, compress harder.
 inline constexpr int kAppendZstdLevel = 1;
@@ -102,6 +104,8 @@ class EnvironmentImpl : public Environment {
   void MergeLoop();
   // Whether any segment of the group (a SegmentPrefix) exists now.
   [[nodiscard]] absl::StatusOr<bool> GroupExists(std::string_view group);
+  // Adds `enc` to `batch` under a new segment id in `group` (a SegmentPrefix).
+  void PutSegment(std::string_view group, const EncodedSegment& enc, rocksdb::WriteBatch* batch);
   uint64_t DedupeHash(const Event& e) const;
   void ExpireDedupe(TimeMicros newest_hour, rocksdb::WriteBatch* batch);
 

@@ -96,23 +96,10 @@ absl::StatusOr<uint64_t> EnvironmentImpl::MergeSmallSegments(bool all) {
         if (!ParseSegmentKey(picked[start]->key, &bucket, &ns, &unused)) {
           return absl::DataLossError("corrupt segment key");
         }
-        uint64_t id;
-        {
-          std::lock_guard<std::mutex> il(id_mu_);
-          id = next_segment_id_++;
-        }
-        std::string key = SegmentKey(bucket, ns, id);
         EncodedSegment enc = builder.Finish();
         enc.summary.raw_bytes = raw_bytes;
         enc.summary.bodies_dropped = dropped;
-        (void)batch.Put(handles_[kSegments], key, enc.segment);
-        (void)batch.Put(handles_[kSummaries], key, enc.summary.Encode());
-        if (!enc.request_bodies.empty()) {
-          (void)batch.Put(handles_[kBodies], key + '\x01', enc.request_bodies);
-        }
-        if (!enc.response_bodies.empty()) {
-          (void)batch.Put(handles_[kBodies], key + '\x02', enc.response_bodies);
-        }
+        PutSegment(SegmentPrefix(bucket, ns), enc, &batch);
         KQ_RETURN_IF_ERROR(Write(&batch));
         merged += end - start;
         start = end;

@@ -1,8 +1,10 @@
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <numeric>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/coding.h"
@@ -29,6 +31,85 @@ using segment_format::kEncList;
 using segment_format::kNumDict;
 using segment_format::kSegmentVersion;
 
+// Copies of dictionary strings in blocks that never move, so dictionaries can hold
+// string_views. Clear keeps a few blocks for the next segment.
+class Arena {
+ public:
+  std::string_view Copy(std::string_view v) {
+    if (v.empty()) return std::string_view();
+    char* p;
+    if (v.size() > kBlockBytes / 4) {
+      large_.push_back(std::make_unique<char[]>(v.size()));
+      p = large_.back().get();
+    } else {
+      if (blocks_.empty() || used_ + v.size() > kBlockBytes) {
+        if (++current_ >= blocks_.size()) {
+          blocks_.push_back(std::make_unique<char[]>(kBlockBytes));
+          current_ = blocks_.size() - 1;
+        }
+        used_ = 0;
+      }
+      p = blocks_[current_].get() + used_;
+      used_ += v.size();
+    }
+    std::memcpy(p, v.data(), v.size());
+    return std::string_view(p, v.size());
+  }
+  void Clear() {
+    large_.clear();
+    if (blocks_.size() > kKeptBlocks) blocks_.resize(kKeptBlocks);
+    current_ = 0;
+    used_ = 0;
+  }
+
+ private:
+  static constexpr size_t kBlockBytes = 64 << 10;
+  static constexpr size_t kKeptBlocks = 4;
+  std::vector<std::unique_ptr<char[]>> blocks_, large_;
+  size_t current_ = 0;  // the block being filled, when blocks_ is not empty
+  size_t used_ = 0;     // bytes used in blocks_[current_]
+};
+
+// absl's fast string hash (absl::string_view is not std::string_view on this platform: without
+// this, absl::Hash<std::string_view> falls back to std::hash, several times slower).
+struct SvHash {
+  size_t operator()(std::string_view v) const {
+    return absl::Hash<absl::string_view>()(absl::string_view(v.data(), v.size()));
+  }
+};
+using SvIndex = absl::flat_hash_map<std::string_view, uint32_t, SvHash, std::equal_to<>>;
+
+// Distinct strings in first-seen order, each with its code (its index).
+class Interner {
+ public:
+  uint32_t Code(std::string_view v) {
+    auto it = index_.find(v);
+    if (it == index_.end()) {
+      std::string_view copy = arena_.Copy(v);
+      it = index_.emplace(copy, static_cast<uint32_t>(dict_.size())).first;
+      dict_.push_back(copy);
+    }
+    return it->second;
+  }
+  const std::vector<std::string_view>& dict() const { return dict_; }
+  // Appends varint(ndict) lpstring*.
+  void Encode(std::string* out) const {
+    PutVarint64(out, dict_.size());
+    for (std::string_view s : dict_) PutLengthPrefixed(out, s);
+  }
+  void Clear() {
+    index_.clear();
+    dict_.clear();
+    arena_.Clear();
+  }
+
+ private:
+  SvIndex index_;
+  std::vector<std::string_view> dict_;
+  Arena arena_;
+};
+
+// A Dict column: a code per row.
 class DictBuilder {
  public:
   void Add(const std::optional<std::string>& v) {
@@ -38,33 +119,27 @@ class DictBuilder {
       codes_.push_back(kNullCode);
     }
   }
-  void Add(std::string_view v) {
-    auto [it, inserted] = index_.try_emplace(Sv(v), static_cast<uint32_t>(dict_.size()));
-    if (inserted) dict_.emplace_back(v);
-    codes_.push_back(it->second);
-  }
+  void Add(std::string_view v) { codes_.push_back(strings_.Code(v)); }
   void AddNull() { codes_.push_back(kNullCode); }
-  const std::vector<std::string>& dict() const { return dict_; }
+  const std::vector<std::string_view>& dict() const { return strings_.dict(); }
   bool AllNull() const {
     return std::all_of(codes_.begin(), codes_.end(), [](uint32_t c) { return c == kNullCode; });
   }
   void Encode(const std::vector<uint32_t>& perm, std::string* out) const {
-    PutVarint64(out, dict_.size());
-    for (const auto& s : dict_) PutLengthPrefixed(out, s);
+    strings_.Encode(out);
     for (uint32_t r : perm) PutVarint64(out, codes_[r] == kNullCode ? 0 : codes_[r] + 1ull);
   }
   void Clear() {
-    index_.clear();
-    dict_.clear();
+    strings_.Clear();
     codes_.clear();
   }
 
  private:
-  absl::flat_hash_map<std::string, uint32_t> index_;
-  std::vector<std::string> dict_;
+  Interner strings_;
   std::vector<uint32_t> codes_;
 };
 
+// A List column: per row a count (kNullCode: absent) and that many codes.
 class ListBuilder {
  public:
   void Add(const std::optional<std::vector<std::string>>& v) {
@@ -74,11 +149,7 @@ class ListBuilder {
       return;
     }
     counts_.push_back(static_cast<uint32_t>(v->size()));
-    for (const auto& s : *v) {
-      auto [it, inserted] = index_.try_emplace(s, static_cast<uint32_t>(dict_.size()));
-      if (inserted) dict_.push_back(s);
-      items_.push_back(it->second);
-    }
+    for (const auto& s : *v) items_.push_back(strings_.Code(s));
   }
   // Row `row` of a decoded list column.
   void AddRow(const ListColumn& col, bool present, size_t row) {
@@ -89,15 +160,11 @@ class ListBuilder {
     }
     counts_.push_back(col.offsets[row + 1] - col.offsets[row]);
     for (uint32_t i = col.offsets[row]; i < col.offsets[row + 1]; ++i) {
-      const std::string& s = col.dict[col.codes[i]];
-      auto [it, inserted] = index_.try_emplace(s, static_cast<uint32_t>(dict_.size()));
-      if (inserted) dict_.push_back(s);
-      items_.push_back(it->second);
+      items_.push_back(strings_.Code(col.dict[col.codes[i]]));
     }
   }
   void Encode(const std::vector<uint32_t>& perm, std::string* out) const {
-    PutVarint64(out, dict_.size());
-    for (const auto& s : dict_) PutLengthPrefixed(out, s);
+    strings_.Encode(out);
     for (uint32_t r : perm) {
       if (counts_[r] == kNullCode) {
         PutVarint64(out, 0);
@@ -108,16 +175,14 @@ class ListBuilder {
     }
   }
   void Clear() {
-    index_.clear();
-    dict_.clear();
+    strings_.Clear();
     counts_.clear();
     starts_.clear();
     items_.clear();
   }
 
  private:
-  absl::flat_hash_map<std::string, uint32_t> index_;
-  std::vector<std::string> dict_;
+  Interner strings_;
   std::vector<uint32_t> counts_, starts_, items_;
 };
 
@@ -387,7 +452,8 @@ EncodedSegment SegmentBuilder::Finish() {
   for (Column c : {Column::kUser, Column::kVerb, Column::kResource, Column::kName, Column::kStage,
                    Column::kAuditId}) {
     uint32_t id = static_cast<uint32_t>(c);
-    s.sets.push_back(MakeValueSet(id, m.dicts[DictIndex(id)].dict()));
+    const std::vector<std::string_view>& dict = m.dicts[DictIndex(id)].dict();
+    s.sets.push_back(MakeValueSet(id, std::vector<std::string>(dict.begin(), dict.end())));
   }
   std::vector<std::string> codes;
   for (size_t r = 0; r < m.rows; ++r) {

@@ -15,16 +15,12 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <shared_mutex>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/coding.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "storage/environment_impl.h"
-#include "storage/event_codec.h"
-#include "storage/hash.h"
 #include "storage/segment.h"
 #include "storage/store_keys.h"
 
@@ -240,158 +236,6 @@ absl::Status EnvironmentImpl::Recover() {
     dedupe_newest_hour_ = std::max(dedupe_newest_hour_, hour);
   }
   return FromRocks(it->status(), dir_);
-}
-
-absl::Status EnvironmentImpl::Write(rocksdb::WriteBatch* batch) {
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.durability == Durability::kSync;
-  return FromRocks(db_->Write(wo, batch), absl::StrCat("writing environment \"", name_, "\""));
-}
-
-uint64_t EnvironmentImpl::DedupeHash(const Event& e) const {
-  thread_local std::string identity;
-  identity.clear();
-  EncodeIdentity(e, &identity);
-  return Hash64(identity);
-}
-
-void EnvironmentImpl::ExpireDedupe(TimeMicros newest_hour, rocksdb::WriteBatch* batch) {
-  if (newest_hour <= dedupe_newest_hour_) return;
-  dedupe_newest_hour_ = newest_hour;
-  TimeMicros cutoff = newest_hour - BucketOf(options_.dedupe_window) - kMicrosPerHour;
-  if (dedupe_.empty() || dedupe_.begin()->first >= cutoff) return;
-  dedupe_.erase(dedupe_.begin(), dedupe_.lower_bound(cutoff));
-  std::string from, to;
-  PutTimeKey(&from, INT64_MIN);
-  PutTimeKey(&to, cutoff);
-  (void)batch->DeleteRange(handles_[kDedupe], from, to);
-}
-
-absl::Status EnvironmentImpl::Append(std::span<const Event> events, AppendResult* result) {
-  AppendResult local;
-  if (result == nullptr) result = &local;
-  *result = AppendResult();
-  if (events.empty()) return absl::OkStatus();
-  rocksdb::WriteBatch batch;
-  // 1. Dedupe: claim each event's hash; duplicates (earlier or within this call) are skipped.
-  std::vector<uint32_t> keep;
-  std::vector<std::pair<TimeMicros, uint64_t>> claimed;
-  keep.reserve(events.size());
-  std::vector<uint64_t> hashes(events.size());
-  for (size_t i = 0; i < events.size(); ++i) hashes[i] = DedupeHash(events[i]);
-  {
-    std::lock_guard<std::mutex> l(dedupe_mu_);
-    TimeMicros newest = INT64_MIN;
-    for (size_t i = 0; i < events.size(); ++i) {
-      TimeMicros hour = BucketOf(events[i].request_received_time);
-      newest = std::max(newest, hour);
-      if (!dedupe_[hour].insert(hashes[i]).second) {
-        ++result->duplicates;
-        continue;
-      }
-      keep.push_back(static_cast<uint32_t>(i));
-      claimed.emplace_back(hour, hashes[i]);
-    }
-    ExpireDedupe(newest, &batch);
-  }
-  // Persist the claimed hashes: one value per (hour, append), keyed by hour so that old hours
-  // go with one range deletion.
-  std::sort(claimed.begin(), claimed.end());
-  uint64_t append_id;
-  {
-    std::lock_guard<std::mutex> l(id_mu_);
-    append_id = next_dedupe_id_++;
-  }
-  for (size_t i = 0; i < claimed.size();) {
-    size_t j = i;
-    std::string value;
-    while (j < claimed.size() && claimed[j].first == claimed[i].first) {
-      PutFixed64BE(&value, claimed[j].second);
-      ++j;
-    }
-    std::string key;
-    PutTimeKey(&key, claimed[i].first);
-    PutFixed64BE(&key, append_id);
-    (void)batch.Put(handles_[kDedupe], key, value);
-    i = j;
-  }
-  // 2. Group by (bucket, namespace), in key order.
-  struct Slot {
-    TimeMicros bucket;
-    const std::string* ns;
-    uint32_t index;
-  };
-  std::vector<Slot> slots;
-  slots.reserve(keep.size());
-  for (uint32_t i : keep) {
-    slots.push_back({BucketOf(events[i].request_received_time), &events[i].Namespace(), i});
-  }
-  std::stable_sort(slots.begin(), slots.end(), [](const Slot& a, const Slot& b) {
-    if (a.bucket != b.bucket) return a.bucket < b.bucket;
-    return *a.ns < *b.ns;
-  });
-  SegmentBuilder builder(kAppendZstdLevel);
-  // auditID index: one key per distinct (auditID, bucket, namespace) of this call.
-  absl::flat_hash_set<std::string_view> audit_ids;
-  size_t group_start = 0;
-  for (size_t i = 0; i <= slots.size(); ++i) {
-    bool boundary = i == slots.size();
-    if (!boundary && i > group_start) {
-      boundary = slots[group_start].bucket != slots[i].bucket ||
-                 *slots[group_start].ns != *slots[i].ns || builder.rows() >= kMaxSegmentRows;
-    }
-    if (boundary && !audit_ids.empty() &&
-        (i == slots.size() || slots[group_start].bucket != slots[i].bucket ||
-         *slots[group_start].ns != *slots[i].ns)) {
-      for (std::string_view a : audit_ids) {
-        (void)batch.Put(handles_[kAuditIds],
-                        AuditIdIndexKey(a, slots[group_start].bucket, *slots[group_start].ns),
-                        rocksdb::Slice());
-      }
-      audit_ids.clear();
-    }
-    if (boundary && builder.rows() > 0) {
-      uint64_t id;
-      {
-        std::lock_guard<std::mutex> l(id_mu_);
-        id = next_segment_id_++;
-      }
-      std::string key = SegmentKey(slots[group_start].bucket, *slots[group_start].ns, id);
-      EncodedSegment enc = builder.Finish();
-      (void)batch.Put(handles_[kSegments], key, enc.segment);
-      (void)batch.Put(handles_[kSummaries], key, enc.summary.Encode());
-      if (!enc.request_bodies.empty()) {
-        (void)batch.Put(handles_[kBodies], key + '\x01', enc.request_bodies);
-      }
-      if (!enc.response_bodies.empty()) {
-        (void)batch.Put(handles_[kBodies], key + '\x02', enc.response_bodies);
-      }
-      group_start = i;
-    }
-    if (i < slots.size()) {
-      builder.Add(events[slots[i].index]);
-      audit_ids.insert(events[slots[i].index].audit_id);
-    }
-  }
-  // 3. One durable write.
-  absl::Status st;
-  {
-    std::shared_lock<std::shared_mutex> index_lock(index_mu_);
-    st = Write(&batch);
-  }
-  if (!st.ok()) {
-    std::lock_guard<std::mutex> l(dedupe_mu_);
-    for (const auto& [hour, hash] : claimed) dedupe_[hour].erase(hash);
-    return st;
-  }
-  result->stored = keep.size();
-  bool wake = false;
-  {
-    std::lock_guard<std::mutex> l(merge_mu_);
-    wake = ++appends_since_merge_ >= 64;
-  }
-  if (wake) merge_cv_.notify_one();
-  return absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> EnvironmentImpl::AddQuarantine(QuarantineRecord record) {

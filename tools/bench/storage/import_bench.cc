@@ -3,11 +3,12 @@
 // look-ups by auditID, and peak RSS.
 //
 //   kq_storage_import_bench [--input FILE] [--events N] [--seed N] [--dir DIR] [--batch N]
-//                           [--budget-mib N]
+//                           [--budget-mib N] [--threads N]
 //
 // Without --input, `kq gen` traffic (tools/gen) of --events events (default 1,000,000) is
 // written to DIR/input.jsonl first (not timed). DIR defaults to a new directory under /tmp and
-// is removed at the end unless given. Decoding runs on one thread and appending on another.
+// is removed at the end unless given. One thread cuts the file into blocks of --batch lines;
+// --threads workers (default 2) each decode a block and Append it, concurrently.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -43,6 +44,7 @@ struct Args {
   std::string dir;
   size_t batch = 5'000;
   uint64_t budget_mib = 256;
+  size_t threads = 2;
 };
 
 bool ParseArgs(int argc, char** argv, Args* args) {
@@ -62,13 +64,15 @@ bool ParseArgs(int argc, char** argv, Args* args) {
       args->batch = std::stoull(v);
     } else if (a == "--budget-mib" && (v = next())) {
       args->budget_mib = std::stoull(v);
+    } else if (a == "--threads" && (v = next())) {
+      args->threads = std::stoull(v);
     } else {
       std::cerr << "usage: kq_storage_import_bench [--input FILE] [--events N] [--seed N] "
-                   "[--dir DIR] [--batch N] [--budget-mib N]\n";
+                   "[--dir DIR] [--batch N] [--budget-mib N] [--threads N]\n";
       return false;
     }
   }
-  return args->batch > 0;
+  return args->batch > 0 && args->threads > 0;
 }
 
 uint64_t DirBytes(const fs::path& dir) {
@@ -91,13 +95,14 @@ double PeakRssMiB() {
   return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
-// A bounded queue of decoded batches between the decoding and the appending thread.
-class BatchQueue {
+// A bounded queue of line blocks between the reading thread and the workers.
+class BlockQueue {
  public:
-  void Push(std::vector<storage::Event> batch) {
+  explicit BlockQueue(size_t capacity) : capacity_(capacity) {}
+  void Push(std::string block) {
     std::unique_lock<std::mutex> l(mu_);
-    cv_.wait(l, [&] { return queue_.size() < 2; });
-    queue_.push_back(std::move(batch));
+    cv_.wait(l, [&] { return queue_.size() < capacity_; });
+    queue_.push_back(std::move(block));
     cv_.notify_all();
   }
   void Close() {
@@ -105,22 +110,57 @@ class BatchQueue {
     closed_ = true;
     cv_.notify_all();
   }
-  std::optional<std::vector<storage::Event>> Pop() {
+  std::optional<std::string> Pop() {
     std::unique_lock<std::mutex> l(mu_);
     cv_.wait(l, [&] { return !queue_.empty() || closed_; });
     if (queue_.empty()) return std::nullopt;
-    auto batch = std::move(queue_.front());
+    std::string block = std::move(queue_.front());
     queue_.pop_front();
     cv_.notify_all();
-    return batch;
+    return block;
   }
 
  private:
+  const size_t capacity_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::vector<storage::Event>> queue_;
+  std::deque<std::string> queue_;
   bool closed_ = false;
 };
+
+// Cuts `path` into blocks of `lines` lines (the last may be shorter) and pushes them.
+void ReadBlocks(const std::string& path, size_t lines, BlockQueue* queue) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    std::cerr << "cannot open " << path << "\n";
+    queue->Close();
+    return;
+  }
+  std::string buffer, block;
+  size_t block_lines = 0;
+  std::vector<char> chunk(8 << 20);
+  while (true) {
+    size_t n = std::fread(chunk.data(), 1, chunk.size(), f);
+    buffer.append(chunk.data(), n);
+    std::string_view text(buffer);
+    while (!text.empty()) {
+      size_t nl = text.find('\n');
+      if (nl == std::string_view::npos && n > 0) break;  // wait for the rest of the line
+      size_t end = nl == std::string_view::npos ? text.size() : nl + 1;
+      block.append(text.substr(0, end));
+      text.remove_prefix(end);
+      if (++block_lines == lines) {
+        queue->Push(std::exchange(block, {}));
+        block_lines = 0;
+      }
+    }
+    buffer.erase(0, buffer.size() - text.size());
+    if (n == 0) break;
+  }
+  if (!block.empty()) queue->Push(std::move(block));
+  std::fclose(f);
+  queue->Close();
+}
 
 struct NeedleTimes {
   size_t lookups = 0;
@@ -222,62 +262,55 @@ int Run(const Args& args) {
   storage::Environment* env = (*store)->Find("prod");
 
   auto start = std::chrono::steady_clock::now();
-  BatchQueue queue;
-  uint64_t decode_errors = 0;
-  double decode_cpu_s = 0;
-  std::thread decoder_thread([&] {
+  BlockQueue queue(2 * args.threads);
+  std::thread reader_thread([&] { ReadBlocks(input, args.batch, &queue); });
+  std::mutex mu;  // guards the totals below
+  uint64_t stored = 0, duplicates = 0, decode_errors = 0;
+  double decode_cpu_s = 0, append_cpu_s = 0;
+  std::vector<std::string> needles;  // the first auditID of every batch, for the needle timing
+  bool failed = false;
+  auto work = [&] {
     storage::Decoder decoder;
-    std::FILE* f = std::fopen(input.c_str(), "rb");
-    if (f == nullptr) {
-      queue.Close();
-      return;
-    }
-    std::string buffer;
-    std::vector<char> chunk(8 << 20);
     std::vector<storage::Event> events;
     std::vector<storage::DecodeError> errors;
-    while (true) {
-      size_t n = std::fread(chunk.data(), 1, chunk.size(), f);
-      buffer.append(chunk.data(), n);
-      size_t cut = n == 0 ? buffer.size() : buffer.rfind('\n') + 1;
-      if (cut == std::string::npos + 1) cut = 0;
-      std::string_view text(buffer.data(), cut);
-      // Decode line blocks of about `batch` events.
-      while (!text.empty()) {
-        size_t end = 0, lines = 0;
-        while (end < text.size() && lines < args.batch - events.size()) {
-          size_t nl = text.find('\n', end);
-          end = nl == std::string_view::npos ? text.size() : nl + 1;
-          ++lines;
-        }
-        decoder.DecodeLines(text.substr(0, end), &events, &errors);
-        text.remove_prefix(end);
-        if (events.size() >= args.batch) queue.Push(std::exchange(events, {}));
+    double decode_s = 0, append_s = 0;
+    uint64_t my_stored = 0, my_duplicates = 0;
+    while (auto block = queue.Pop()) {
+      double t0 = ThreadCpuSeconds();
+      events.clear();
+      decoder.DecodeLines(*block, &events, &errors);
+      double t1 = ThreadCpuSeconds();
+      storage::AppendResult r;
+      absl::Status st = env->Append(events, &r);
+      if (!events.empty()) {
+        std::lock_guard<std::mutex> l(mu);
+        needles.push_back(events.front().audit_id);
       }
-      buffer.erase(0, cut);
-      if (n == 0) break;
+      events.clear();  // freeing the events is part of the append cost
+      decode_s += t1 - t0;
+      append_s += ThreadCpuSeconds() - t1;
+      if (!st.ok()) {
+        std::cerr << "append: " << st << "\n";
+        std::lock_guard<std::mutex> l(mu);
+        failed = true;
+        break;
+      }
+      my_stored += r.stored;
+      my_duplicates += r.duplicates;
     }
-    if (!events.empty()) queue.Push(std::move(events));
-    decode_errors = errors.size();
-    decode_cpu_s = ThreadCpuSeconds();
-    std::fclose(f);
-    queue.Close();
-  });
-  uint64_t stored = 0, duplicates = 0;
-  std::vector<std::string> needles;  // the first auditID of every batch, for the needle timing
-  while (auto batch = queue.Pop()) {
-    if (!batch->empty()) needles.push_back(batch->front().audit_id);
-    storage::AppendResult r;
-    absl::Status st = env->Append(*batch, &r);
-    if (!st.ok()) {
-      std::cerr << "append: " << st << "\n";
-      return 1;
-    }
-    stored += r.stored;
-    duplicates += r.duplicates;
-  }
-  double append_cpu_s = ThreadCpuSeconds();
-  decoder_thread.join();
+    std::lock_guard<std::mutex> l(mu);
+    stored += my_stored;
+    duplicates += my_duplicates;
+    decode_errors += errors.size();
+    decode_cpu_s += decode_s;
+    append_cpu_s += append_s;
+  };
+  std::vector<std::thread> workers;
+  for (size_t i = 0; i < args.threads; ++i) workers.emplace_back(work);
+  for (auto& w : workers) w.join();
+  queue.Close();
+  reader_thread.join();
+  if (failed) return 1;
   double import_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   absl::Status st = env->Flush();
   double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -308,8 +341,10 @@ int Run(const Args& args) {
               stored / import_s);
   std::printf("import + flush   %.2f s, %.0f events/s (merged, memtables flushed)\n", total_s,
               stored / total_s);
-  std::printf("cpu              decode thread %.2f s, append thread %.2f s\n", decode_cpu_s,
-              append_cpu_s);
+  std::printf(
+      "cpu              decode %.2f s, append %.2f s (%.2f / %.2f us per event; %zu workers)\n",
+      decode_cpu_s, append_cpu_s, decode_cpu_s * 1e6 / stored, append_cpu_s * 1e6 / stored,
+      args.threads);
   std::printf("raw JSON lines   %llu bytes (%.0f bytes/event)\n",
               static_cast<unsigned long long>(raw_bytes), double(raw_bytes) / stored);
   std::printf("on disk          %llu bytes (%.1f bytes/event), ratio 1/%.1f\n",
