@@ -1,0 +1,156 @@
+// Append from several threads at once: every event stored exactly once, read back equal to what
+// went in, found through the auditID index; the per-thread segment builder carries nothing from
+// one Append (or one store) to the next.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/time.h"
+#include "storage/event_json.h"
+#include "storage/store.h"
+#include "tests/storage/event_generator.h"
+#include "tests/storage/store_test_util.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace kq::storage {
+namespace {
+
+using ::kq::testing::EventGenerator;
+using ::kq::testing::Row;
+using ::kq::testing::ScanAll;
+using ::kq::testing::TempDir;
+
+constexpr TimeMicros kDay0 = 1714521600LL * kMicrosPerSecond;  // 2024-05-01T00:00:00Z
+
+std::unique_ptr<Store> OpenStore(const TempDir& dir, const std::string& sub) {
+  StoreOptions options;
+  options.data_dir = (dir.path() / sub).string();
+  options.environments = {{"prod", ""}};
+  options.memory_budget_bytes = 64ull << 20;
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? *std::move(store) : nullptr;
+}
+
+// `n` distinct random events (unique auditIDs), over three hours and a few namespaces.
+std::vector<Event> DistinctEvents(uint64_t seed, size_t n) {
+  EventGenerator gen(seed);
+  std::vector<Event> events;
+  for (size_t i = 0; i < n; ++i) {
+    Event e = gen.Next();
+    e.audit_id = absl::StrCat("id-", seed, "-", i);
+    e.request_received_time = kDay0 + static_cast<TimeMicros>(i % 3) * kMicrosPerHour +
+                              static_cast<TimeMicros>(i) * kMicrosPerSecond;
+    e.request_received_timestamp = FormatTimestamp(e.request_received_time);
+    if (e.object_ref.has_value() && i % 4 != 0) e.object_ref->ns = absl::StrCat("ns", i % 5);
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
+std::multiset<std::string> Jsons(const std::vector<Event>& events) {
+  std::multiset<std::string> out;
+  for (Event e : events) {
+    e.env = "prod";
+    out.insert(EventToJson(e));
+  }
+  return out;
+}
+
+std::multiset<std::string> Jsons(const std::vector<Row>& rows) {
+  std::multiset<std::string> out;
+  for (const auto& r : rows) out.insert(r.json);
+  return out;
+}
+
+TEST(AppendTest, ConcurrentAppendersStoreEveryEventExactlyOnce) {
+  TempDir dir;
+  auto store = OpenStore(dir, "a");
+  ASSERT_NE(store, nullptr);
+  Environment* prod = store->Find("prod");
+  constexpr int kThreads = 4;
+  constexpr size_t kEvents = 2000, kBatch = 50;
+  const std::vector<Event> events = DistinctEvents(7, kEvents);
+  // Thread t appends batches starting at t * kBatch / 2, so each event reaches two threads at
+  // about the same time (overlapping halves): dedupe must let exactly one of them store it.
+  std::atomic<uint64_t> stored{0}, duplicates{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t start = (t % 2) * kBatch / 2; start < kEvents; start += kBatch) {
+        size_t end = std::min(kEvents, start + kBatch);
+        std::vector<Event> batch(events.begin() + static_cast<ptrdiff_t>(start),
+                                 events.begin() + static_cast<ptrdiff_t>(end));
+        AppendResult r;
+        EXPECT_OK(prod->Append(batch, &r));
+        EXPECT_EQ(r.stored + r.duplicates, batch.size());
+        stored += r.stored;
+        duplicates += r.duplicates;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  // Threads 0 and 2 cover [0, 2000); threads 1 and 3 cover [25, 2000): every event is offered
+  // 4 times (the first 25: twice).
+  EXPECT_EQ(stored.load(), kEvents);
+  EXPECT_EQ(duplicates.load(), 4 * kEvents - 2 * (kBatch / 2) - kEvents);
+  std::vector<Row> rows = ScanAll(prod->NewReader().get(), ScanRange());
+  EXPECT_EQ(rows.size(), kEvents);
+  EXPECT_EQ(Jsons(rows), Jsons(events));
+
+  // Every auditID is found through the index, before and after merging.
+  for (bool flushed : {false, true}) {
+    if (flushed) {
+      ASSERT_OK(prod->Flush());
+    }
+    auto reader = prod->NewReader();
+    for (size_t i = 0; i < kEvents; i += 97) {
+      size_t found = 0;
+      ASSERT_OK(reader->LookupAuditId(
+          events[i].audit_id,
+          [&](const EventBatch& b) -> absl::StatusOr<bool> {
+            const StringColumn& col = b.Strings(Column::kAuditId);
+            for (size_t r = 0; r < b.num_rows(); ++r) {
+              found += col.codes[r] != kNullCode && col.dict[col.codes[r]] == events[i].audit_id;
+            }
+            return true;
+          },
+          nullptr));
+      EXPECT_EQ(found, 1u) << events[i].audit_id << (flushed ? " after Flush" : "");
+    }
+  }
+  EXPECT_EQ(Jsons(ScanAll(prod->NewReader().get(), ScanRange())), Jsons(events));
+}
+
+TEST(AppendTest, ReusedBuilderCarriesNothingBetweenAppendsOrStores) {
+  // One thread appends to two stores in turn, batches of different shapes (bodies or none,
+  // one namespace or many): each store holds exactly its own events.
+  TempDir dir;
+  auto a = OpenStore(dir, "a");
+  auto b = OpenStore(dir, "b");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  std::vector<Event> to_a = DistinctEvents(11, 300), to_b = DistinctEvents(12, 300);
+  for (auto& e : to_b) e.request_object.reset();
+  for (size_t start = 0; start < 300; start += 60) {
+    for (auto [store, events] : {std::pair{a.get(), &to_a}, std::pair{b.get(), &to_b}}) {
+      std::vector<Event> batch(events->begin() + static_cast<ptrdiff_t>(start),
+                               events->begin() + static_cast<ptrdiff_t>(start + 60));
+      AppendResult r;
+      ASSERT_OK(store->Find("prod")->Append(batch, &r));
+      EXPECT_EQ(r.stored, 60u);
+    }
+  }
+  EXPECT_EQ(Jsons(ScanAll(a->Find("prod")->NewReader().get(), ScanRange())), Jsons(to_a));
+  EXPECT_EQ(Jsons(ScanAll(b->Find("prod")->NewReader().get(), ScanRange())), Jsons(to_b));
+}
+
+}  // namespace
+}  // namespace kq::storage
