@@ -134,23 +134,15 @@ class RemoteBackend : public Backend {
     request.set_query(text);
     request.set_default_env(env);
     request.set_max_rows(max_rows);
-    auto reader = query_->Query(&context, request);
-    absl::Status drained = Drain(*reader, sink, stats);
-    if (!drained.ok()) {
-      context.TryCancel();
-      reader->Finish().ok();
-      return drained;
-    }
-    return FromGrpc(reader->Finish(), address_);
+    return DrainStream(context, *query_->Query(&context, request), sink, stats);
   }
 
   absl::StatusOr<std::string> Explain(const std::string& text, const std::string& env) override {
-    grpc::ClientContext context;
     v1::ExplainRequest request;
     request.set_query(text);
     request.set_default_env(env);
     v1::ExplainResponse response;
-    KQ_RETURN_IF_ERROR(FromGrpc(query_->Explain(&context, request, &response), address_));
+    KQ_RETURN_IF_ERROR(Unary(*query_, &v1::QueryService::Stub::Explain, request, &response));
     return response.plan();
   }
 
@@ -160,14 +152,7 @@ class RemoteBackend : public Backend {
     v1::TailRequest request;
     request.set_query(text);
     request.set_default_env(env);
-    auto reader = query_->Tail(&context, request);
-    absl::Status drained = Drain(*reader, sink, nullptr);
-    if (!drained.ok()) {
-      context.TryCancel();
-      reader->Finish().ok();
-      return drained;
-    }
-    return FromGrpc(reader->Finish(), address_);
+    return DrainStream(context, *query_->Tail(&context, request), sink, nullptr);
   }
 
   absl::StatusOr<ImportSummary> Import(
@@ -219,11 +204,10 @@ class RemoteBackend : public Backend {
   }
 
   absl::StatusOr<std::vector<storage::EnvironmentStats>> Stats(const std::string& env) override {
-    grpc::ClientContext context;
     v1::StatsRequest request;
     request.set_env(env);
     v1::StatsResponse response;
-    KQ_RETURN_IF_ERROR(FromGrpc(admin_->Stats(&context, request, &response), address_));
+    KQ_RETURN_IF_ERROR(Unary(*admin_, &v1::AdminService::Stub::Stats, request, &response));
     std::vector<storage::EnvironmentStats> out;
     for (const v1::EnvironmentStats& e : response.environments()) {
       storage::EnvironmentStats s;
@@ -244,12 +228,11 @@ class RemoteBackend : public Backend {
 
   absl::StatusOr<std::vector<storage::QuarantineRecord>> ListQuarantine(const std::string& env,
                                                                         size_t limit) override {
-    grpc::ClientContext context;
     v1::ListQuarantineRequest request;
     request.set_env(env);
     request.set_limit(static_cast<uint32_t>(limit));
     v1::ListQuarantineResponse response;
-    KQ_RETURN_IF_ERROR(FromGrpc(admin_->ListQuarantine(&context, request, &response), address_));
+    KQ_RETURN_IF_ERROR(Unary(*admin_, &v1::AdminService::Stub::ListQuarantine, request, &response));
     std::vector<storage::QuarantineRecord> out;
     for (const v1::QuarantineRecord& r : response.records()) out.push_back(FromProto(r));
     return out;
@@ -257,58 +240,48 @@ class RemoteBackend : public Backend {
 
   absl::StatusOr<storage::QuarantineRecord> GetQuarantine(const std::string& env,
                                                           uint64_t id) override {
-    grpc::ClientContext context;
     v1::GetQuarantineRequest request;
     request.set_env(env);
     request.set_id(id);
     v1::QuarantineRecord response;
-    KQ_RETURN_IF_ERROR(FromGrpc(admin_->GetQuarantine(&context, request, &response), address_));
+    KQ_RETURN_IF_ERROR(Unary(*admin_, &v1::AdminService::Stub::GetQuarantine, request, &response));
     return FromProto(response);
   }
 
   absl::Status RetentionPlan(const v1::RetentionPlanRequest& request,
                              v1::RetentionPlanResponse* response) override {
-    grpc::ClientContext context;
-    return FromGrpc(retention_->Plan(&context, request, response), address_);
+    return Unary(*retention_, &v1::RetentionService::Stub::Plan, request, response);
   }
   absl::Status RetentionRun(const v1::RetentionRunRequest& request,
                             v1::RetentionRunResponse* response) override {
-    grpc::ClientContext context;
-    return FromGrpc(retention_->Run(&context, request, response), address_);
+    return Unary(*retention_, &v1::RetentionService::Stub::Run, request, response);
   }
   absl::Status RetentionLog(const v1::RetentionLogRequest& request,
                             v1::RetentionLogResponse* response) override {
-    grpc::ClientContext context;
-    return FromGrpc(retention_->Log(&context, request, response), address_);
+    return Unary(*retention_, &v1::RetentionService::Stub::Log, request, response);
   }
   absl::Status RetentionReport(const v1::RetentionReportRequest& request,
                                v1::RetentionReportResponse* response) override {
-    grpc::ClientContext context;
-    return FromGrpc(retention_->Report(&context, request, response), address_);
+    return Unary(*retention_, &v1::RetentionService::Stub::Report, request, response);
   }
   absl::Status AddHold(const v1::AddHoldRequest& request, v1::AddHoldResponse* response) override {
-    grpc::ClientContext context;
-    return FromGrpc(retention_->AddHold(&context, request, response), address_);
+    return Unary(*retention_, &v1::RetentionService::Stub::AddHold, request, response);
   }
   absl::Status ListHolds(const v1::ListHoldsRequest& request,
                          v1::ListHoldsResponse* response) override {
-    grpc::ClientContext context;
-    return FromGrpc(retention_->ListHolds(&context, request, response), address_);
+    return Unary(*retention_, &v1::RetentionService::Stub::ListHolds, request, response);
   }
   absl::Status ListArchive(const v1::ListArchiveRequest& request,
                            v1::ListArchiveResponse* response) override {
-    grpc::ClientContext context;
-    return FromGrpc(retention_->ListArchive(&context, request, response), address_);
+    return Unary(*retention_, &v1::RetentionService::Stub::ListArchive, request, response);
   }
   absl::Status VerifyArchive(const v1::VerifyArchiveRequest& request,
                              v1::VerifyArchiveResponse* response) override {
-    grpc::ClientContext context;
-    return FromGrpc(retention_->VerifyArchive(&context, request, response), address_);
+    return Unary(*retention_, &v1::RetentionService::Stub::VerifyArchive, request, response);
   }
   absl::Status RestoreArchive(const v1::RestoreArchiveRequest& request,
                               v1::RestoreArchiveResponse* response) override {
-    grpc::ClientContext context;
-    return FromGrpc(retention_->RestoreArchive(&context, request, response), address_);
+    return Unary(*retention_, &v1::RetentionService::Stub::RestoreArchive, request, response);
   }
   absl::Status UseKqdConfig(const std::string&) override {
     return absl::FailedPreconditionError(
@@ -316,12 +289,34 @@ class RemoteBackend : public Backend {
   }
 
   absl::Status ReleaseHold(const v1::ReleaseHoldRequest& request) override {
-    grpc::ClientContext context;
     v1::ReleaseHoldResponse response;
-    return FromGrpc(retention_->ReleaseHold(&context, request, &response), address_);
+    return Unary(*retention_, &v1::RetentionService::Stub::ReleaseHold, request, &response);
   }
 
  private:
+  // One unary call on a fresh context; gRPC errors become Status naming the server.
+  template <typename Stub, typename Request, typename Response>
+  absl::Status Unary(Stub& stub,
+                     grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+                     const Request& request, Response* response) {
+    grpc::ClientContext context;
+    return FromGrpc((stub.*method)(&context, request, response), address_);
+  }
+
+  // Reads a result stream into `sink`; when the sink fails, cancels the call and returns the
+  // sink's error rather than the cancellation.
+  template <typename Reader>
+  absl::Status DrainStream(grpc::ClientContext& context, Reader& reader, query::RowSink& sink,
+                           query::QueryStats* stats) {
+    absl::Status drained = Drain(reader, sink, stats);
+    if (!drained.ok()) {
+      context.TryCancel();
+      reader.Finish().ok();
+      return drained;
+    }
+    return FromGrpc(reader.Finish(), address_);
+  }
+
   std::string address_;
   std::unique_ptr<v1::QueryService::Stub> query_;
   std::unique_ptr<v1::IngestService::Stub> ingest_;
