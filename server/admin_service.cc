@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "server/ingest_policies.h"
 #include "server/services.h"
 
 #ifndef KQ_VERSION
@@ -44,6 +45,24 @@ void FillStats(const storage::EnvironmentStats& s, const std::string& dir,
     n->set_raw_bytes(ns.raw_bytes);
     n->set_disk_bytes(ns.disk_bytes);
   }
+  out->set_write_stopped(s.write_stopped);
+  out->set_delayed_write_rate(s.delayed_write_rate);
+  out->set_write_stall_micros(s.write_stall_micros);
+}
+
+void FillPolicyStats(const std::vector<PolicyRuleStats>& rules, kq::v1::EnvironmentStats* out) {
+  for (const PolicyRuleStats& r : rules) {
+    kq::v1::PolicyRuleStats* p = out->add_policy_rules();
+    p->set_source(r.source);
+    p->set_cluster(r.cluster);
+    p->set_policy(r.file);
+    p->set_rule(r.rule);
+    p->set_line(r.line);
+    p->set_level(r.level);
+    p->set_dropped(r.dropped);
+    p->set_reduced(r.reduced);
+    p->set_kept(r.kept);
+  }
 }
 
 // Runs `fn` (returning absl::Status) on the pool and finishes the unary reactor with it.
@@ -81,7 +100,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Stats(grpc::CallbackServerContext* c
       absl::StatusOr<storage::EnvironmentStats> st = env->Stats();
       if (!st.ok()) return st.status();
       auto dir = ctx.env_dirs.find(name);
-      FillStats(*st, dir == ctx.env_dirs.end() ? "" : dir->second, response->add_environments());
+      kq::v1::EnvironmentStats* out = response->add_environments();
+      FillStats(*st, dir == ctx.env_dirs.end() ? "" : dir->second, out);
+      if (ctx.policies != nullptr) FillPolicyStats(ctx.policies->Stats(name), out);
     }
     return absl::OkStatus();
   });

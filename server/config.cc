@@ -1,16 +1,19 @@
 #include "server/config.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "common/time.h"
@@ -114,6 +117,19 @@ absl::Status AddTail(ServerConfig* c, std::string_view env, std::string_view clu
   if (!ValidName(env)) return Bad(absl::StrCat("tail env \"", Sv(env), "\" is not a valid name"));
   if (glob.empty()) return Bad("tail glob must not be empty");
   c->tail_sources.push_back({std::string(env), std::string(cluster), std::string(glob)});
+  return absl::OkStatus();
+}
+
+absl::Status AddPolicyScope(ServerConfig* c, PolicyScope scope) {
+  if (!ValidName(scope.env)) {
+    return Bad(absl::StrCat("audit-policies: env \"", scope.env, "\" is not a valid name"));
+  }
+  if (!scope.source.empty() && std::find(std::begin(kPolicySources), std::end(kPolicySources),
+                                         scope.source) == std::end(kPolicySources)) {
+    return Bad(absl::StrCat("audit-policies: source \"", scope.source,
+                            "\" is not one of webhook, tail, grpc, import"));
+  }
+  c->audit_policies.push_back(std::move(scope));
   return absl::OkStatus();
 }
 
@@ -276,9 +292,62 @@ const std::vector<Option>& Table() {
        [](ServerConfig* c) { c->tail_sources.clear(); }},
       {{"audit-policy", "FILE", "an audit.k8s.io/v1 Policy YAML file",
         "Applied to every ingested event, as the apiserver would have: level None drops the "
-        "event, lower levels drop bodies. Default none (keep everything as received)."},
+        "event, lower levels drop bodies, omitted stages are dropped. The default of every "
+        "environment and source; audit-policies overrides it per scope. Default none (keep "
+        "everything as received)."},
        SetString(&ServerConfig::audit_policy, true),
        [](const ServerConfig& c) { return Quote(c.audit_policy); }},
+      {{"audit-policies", "ENV[/SOURCE[/CLUSTER]]=FILE", "env must be configured",
+        "An audit Policy for one environment, or one source kind (webhook, tail, grpc, import) "
+        "and/or cluster of it; the most specific match of a batch wins over audit-policy. An "
+        "empty FILE keeps everything in that scope. SOURCE * means any source. Repeat for "
+        "several. YAML: audit-policies: [{env, source, cluster, file}]. Default none.",
+        true},
+       [](ServerConfig* c, std::string_view v) -> absl::Status {
+         size_t eq = v.find('=');
+         if (eq == std::string_view::npos) {
+           return Bad(absl::StrCat("expected ENV[/SOURCE[/CLUSTER]]=FILE, got \"", Sv(v), "\""));
+         }
+         std::vector<std::string> parts = absl::StrSplit(Sv(v.substr(0, eq)), '/');
+         if (parts.size() > 3) {
+           return Bad(absl::StrCat("expected ENV[/SOURCE[/CLUSTER]]=FILE, got \"", Sv(v), "\""));
+         }
+         PolicyScope scope;
+         scope.env = parts[0];
+         if (parts.size() > 1 && parts[1] != "*") scope.source = parts[1];
+         if (parts.size() > 2) scope.cluster = parts[2];
+         scope.file = std::string(v.substr(eq + 1));
+         scope.origin = "--audit-policies";
+         return AddPolicyScope(c, std::move(scope));
+       },
+       [](const ServerConfig& c) {
+         std::string out;
+         for (const auto& p : c.audit_policies) {
+           absl::StrAppend(&out, "\n  - env: ", p.env);
+           if (!p.source.empty()) absl::StrAppend(&out, "\n    source: ", p.source);
+           if (!p.cluster.empty()) absl::StrAppend(&out, "\n    cluster: ", Quote(p.cluster));
+           absl::StrAppend(&out, "\n    file: ", Quote(p.file));
+         }
+         return out.empty() ? std::string("[]") : out;
+       },
+       [](ServerConfig* c, const yaml::Node& n) -> absl::Status {
+         KQ_RETURN_IF_ERROR(n.ExpectMap({"env", "source", "cluster", "file"}));
+         PolicyScope scope;
+         std::string* fields[] = {&scope.env, &scope.source, &scope.cluster, &scope.file};
+         const char* keys[] = {"env", "source", "cluster", "file"};
+         for (int i = 0; i < 4; ++i) {
+           const yaml::Node* f = n.Find(keys[i]);
+           if (f == nullptr) {
+             if (i == 0 || i == 3) return n.Error(absl::StrCat("missing \"", keys[i], "\""));
+             continue;
+           }
+           KQ_ASSIGN_OR_RETURN(*fields[i], f->String());
+         }
+         scope.origin = absl::StrCat(n.source(), ":", n.line(), ":", n.column());
+         absl::Status s = AddPolicyScope(c, std::move(scope));
+         return s.ok() ? s : n.Error(StdSv(s.message()));
+       },
+       [](ServerConfig* c) { c->audit_policies.clear(); }},
       {{"tail-checkpoint", "FILE", "a path",
         "Where file-tail positions are persisted. Default <data>/tail-checkpoint."},
        SetString(&ServerConfig::tail_checkpoint, true),
@@ -495,6 +564,19 @@ absl::Status Validate(const ServerConfig& c) {
       return Bad(absl::StrCat(where, "tail: environment \"", t.env,
                               "\" is not configured (environments: ", absl::StrJoin(names, ", "),
                               ")"));
+    }
+  }
+  std::set<std::tuple<std::string, std::string, std::string>> scopes;
+  for (const auto& p : c.audit_policies) {
+    std::string at = p.origin.empty() ? where : absl::StrCat(p.origin, ": ");
+    if (names.count(p.env) == 0) {
+      return Bad(absl::StrCat(at, "audit-policies: environment \"", p.env,
+                              "\" is not configured (environments: ", absl::StrJoin(names, ", "),
+                              ")"));
+    }
+    if (!scopes.insert({p.env, p.source, p.cluster}).second) {
+      return Bad(absl::StrCat(at, "audit-policies: env \"", p.env, "\" source \"", p.source,
+                              "\" cluster \"", p.cluster, "\" is listed twice"));
     }
   }
   return absl::OkStatus();

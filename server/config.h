@@ -31,6 +31,23 @@ struct TailSource {
   bool operator==(const TailSource&) const = default;
 };
 
+// An audit Policy applied at ingest to one scope: an environment, optionally narrowed to one
+// source kind and/or one cluster. The most specific scope of a batch wins (see
+// server/ingest_policies.h); it overrides the global `audit-policy`.
+struct PolicyScope {
+  std::string env;
+  std::string source;   // "" = every source; else webhook | tail | grpc | import
+  std::string cluster;  // "" = every cluster
+  std::string file;     // the Policy file; "" = no policy: keep everything in this scope
+  std::string origin;   // where it was set, for errors: "kqd.yaml:12:5" or "--audit-policies"
+  bool operator==(const PolicyScope& o) const {
+    return env == o.env && source == o.source && cluster == o.cluster && file == o.file;
+  }
+};
+
+// The source kinds a PolicyScope may name (the `source` label of ingest metrics).
+inline constexpr std::string_view kPolicySources[] = {"webhook", "tail", "grpc", "import"};
+
 struct ServerConfig {
   std::string config_file;  // the file read, "" when none
   std::string data_dir = "./kq-data";
@@ -52,8 +69,9 @@ struct ServerConfig {
   std::string grpc_tls_key;        // PEM private key of grpc_tls_cert
   std::string grpc_tls_client_ca;  // PEM CA bundle; when set, gRPC clients need a certificate
   std::vector<TailSource> tail_sources;
-  std::string audit_policy;     // audit.k8s.io/v1 Policy file applied at ingest; "" = keep all
-  std::string tail_checkpoint;  // "" = <data>/tail-checkpoint
+  std::string audit_policy;  // audit.k8s.io/v1 Policy applied at ingest by default; "" = keep all
+  std::vector<PolicyScope> audit_policies;  // per environment / source / cluster overrides
+  std::string tail_checkpoint;              // "" = <data>/tail-checkpoint
   // Retention tiers per environment (the `retention:` section); prod and dev have defaults.
   retention::RetentionConfig retention = retention::RetentionConfig::Defaults();
   std::string archive_root;                        // "" = <data>/archive

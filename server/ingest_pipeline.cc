@@ -164,10 +164,13 @@ absl::Status IngestPipeline::Commit(storage::Environment* env, std::string_view 
     }
     if (local.first_error.empty()) local.first_error = err.reason;
   }
-  if (policy_ != nullptr && !events.empty()) {
+  retention::PolicyApplier* policy = policies_ == nullptr || events.empty()
+                                         ? nullptr
+                                         : policies_->Find(env->name(), source_kind, cluster);
+  if (policy != nullptr) {
     size_t kept = 0;
     for (size_t i = 0; i < events.size(); ++i) {
-      if (policy_->Apply(&events[i]).action == retention::PolicyAction::kDrop) continue;
+      if (policy->Apply(&events[i]).action == retention::PolicyAction::kDrop) continue;
       if (kept != i) events[kept] = std::move(events[i]);
       ++kept;
     }

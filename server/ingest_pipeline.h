@@ -24,7 +24,7 @@
 
 #include "absl/status/status.h"
 #include "common/clock.h"
-#include "retention/policy_apply.h"
+#include "server/ingest_policies.h"
 #include "server/metrics.h"
 #include "server/tail_hub.h"
 #include "storage/decoder.h"
@@ -58,9 +58,10 @@ class IngestPipeline {
   IngestPipeline(storage::Store* store, Metrics* metrics, TailHub* hub, uint64_t queue_depth,
                  Clock* clock = Clock::Real());
 
-  // Applies `policy` to every event before it is stored (null: keep everything). Call before
-  // ingesting; the applier is shared and must be thread-safe (retention::PolicyApplier is).
-  void SetPolicy(std::shared_ptr<retention::PolicyApplier> policy) { policy_ = std::move(policy); }
+  // Applies the audit policy `policies` picks for each batch (by env, source kind and cluster)
+  // before storing (null: keep everything). Call before ingesting; `policies` is borrowed and
+  // must outlive the pipeline.
+  void SetPolicies(const IngestPolicies* policies) { policies_ = policies; }
 
   // A slot in the bounded pipeline; released on destruction. Move-only.
   class Ticket {
@@ -119,7 +120,7 @@ class IngestPipeline {
   TailHub* hub_;
   const int64_t queue_depth_;
   Clock* clock_;
-  std::shared_ptr<retention::PolicyApplier> policy_;
+  const IngestPolicies* policies_ = nullptr;
   void Release();
 
   std::atomic<int64_t> in_flight_{0};

@@ -75,17 +75,19 @@ class IngestReactor : public grpc::ServerReadReactor<kq::v1::IngestRequest> {
  private:
   absl::Status Process() {
     std::string source = source_.empty() ? std::string("grpc") : source_;
+    // kq import against kqd names its source "import:<path>": the same kind as an embedded import.
+    std::string_view kind = source_.rfind("import:", 0) == 0 ? "import" : "grpc";
     if (request_.events_size() > 0) {
       std::vector<std::string_view> items;
       items.reserve(request_.events_size());
       for (const auto& e : request_.events()) items.emplace_back(e);
       absl::Status s =
-          ctx_.pipeline->IngestItems(env_, cluster_, source, "grpc", items, items_seen_, &stats_);
+          ctx_.pipeline->IngestItems(env_, cluster_, source, kind, items, items_seen_, &stats_);
       items_seen_ += items.size();
       if (!s.ok()) return s;
     }
     if (!request_.raw().empty()) {
-      return ctx_.pipeline->IngestText(env_, cluster_, source, "grpc", request_.raw(),
+      return ctx_.pipeline->IngestText(env_, cluster_, source, kind, request_.raw(),
                                        TextKind::kBody, request_.first_line(), &stats_);
     }
     return absl::OkStatus();

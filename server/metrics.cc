@@ -1,6 +1,9 @@
 #include "server/metrics.h"
 
+#include <iterator>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/strings.h"
 
 namespace kq::server {
@@ -31,6 +34,11 @@ void Metrics::ObserveQuery(double seconds, std::string_view outcome) {
   }
   h.count++;
   h.sum += seconds;
+}
+
+void Metrics::AddSection(std::function<std::string()> section) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sections_.push_back(std::move(section));
 }
 
 std::string Metrics::Render(storage::Store* store) const {
@@ -87,17 +95,58 @@ std::string Metrics::Render(storage::Store* store) const {
   absl::StrAppend(&out, "kq_ingest_queue_depth ", queue_depth.load(), "\n");
   header("kq_tail_subscribers", "gauge", "Open Tail streams.");
   absl::StrAppend(&out, "kq_tail_subscribers ", tail_subscribers.load(), "\n");
+  std::vector<std::function<std::string()>> sections;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sections = sections_;
+  }
+  for (const auto& section : sections) out += section();
   if (store == nullptr) return out;
-  std::string events, raw, disk, quarantined, tiers;
+  // One series per environment each, from the environment's Stats().
+  struct EnvSeries {
+    const char* name;
+    const char* type;
+    const char* help;
+    std::function<std::string(const storage::EnvironmentStats&)> value;
+  };
+  EnvSeries series[] = {
+      {"kq_events", "gauge", "Events stored per environment.",
+       [](const auto& st) { return absl::StrCat(st.events); }},
+      {"kq_raw_bytes", "gauge", "JSON bytes as ingested, per environment.",
+       [](const auto& st) { return absl::StrCat(st.raw_bytes); }},
+      {"kq_disk_bytes", "gauge", "Bytes on disk per environment (SST and WAL).",
+       [](const auto& st) { return absl::StrCat(st.disk_bytes); }},
+      {"kq_quarantined", "gauge", "Quarantine records per environment.",
+       [](const auto& st) { return absl::StrCat(st.quarantined); }},
+      {"kq_write_stopped", "gauge",
+       "1 while the environment's store blocks writes (RocksDB write stop), else 0.",
+       [](const auto& st) { return absl::StrCat(st.write_stopped ? 1 : 0); }},
+      {"kq_write_delayed_rate_bytes", "gauge",
+       "Throttled write rate in bytes/s while the store slows writes down, 0 otherwise.",
+       [](const auto& st) { return absl::StrCat(st.delayed_write_rate); }},
+      {"kq_write_stall_seconds_total", "counter",
+       "Time writers spent stalled by the store since kqd started.",
+       [](const auto& st) {
+         return absl::StrFormat("%.6f", static_cast<double>(st.write_stall_micros) / 1e6);
+       }},
+      {"kq_write_slowdowns_total", "counter",
+       "Times the store's column families entered the slowed-down write state.",
+       [](const auto& st) { return absl::StrCat(st.write_slowdowns); }},
+      {"kq_write_stops_total", "counter",
+       "Times the store's column families entered the stopped write state.",
+       [](const auto& st) { return absl::StrCat(st.write_stops); }},
+  };
+  std::string lines[std::size(series)];
+  std::string tiers;
   for (const auto& name : store->EnvironmentNames()) {
     storage::Environment* env = store->Find(name);
     if (env == nullptr) continue;
     absl::StatusOr<storage::EnvironmentStats> st = env->Stats();
     if (!st.ok()) continue;
-    absl::StrAppend(&events, "kq_events{env=\"", name, "\"} ", st->events, "\n");
-    absl::StrAppend(&raw, "kq_raw_bytes{env=\"", name, "\"} ", st->raw_bytes, "\n");
-    absl::StrAppend(&disk, "kq_disk_bytes{env=\"", name, "\"} ", st->disk_bytes, "\n");
-    absl::StrAppend(&quarantined, "kq_quarantined{env=\"", name, "\"} ", st->quarantined, "\n");
+    for (size_t i = 0; i < std::size(series); ++i) {
+      absl::StrAppend(&lines[i], series[i].name, "{env=\"", name, "\"} ", series[i].value(*st),
+                      "\n");
+    }
     std::map<std::string, uint64_t> by_tier;
     for (const auto& ns : st->namespaces) by_tier[ns.tier] += ns.disk_bytes;
     for (const auto& [tier, bytes] : by_tier) {
@@ -105,16 +154,12 @@ std::string Metrics::Render(storage::Store* store) const {
                       "\n");
     }
   }
-  header("kq_events", "gauge", "Events stored per environment.");
-  out += events;
-  header("kq_raw_bytes", "gauge", "JSON bytes as ingested, per environment.");
-  out += raw;
-  header("kq_disk_bytes", "gauge", "Bytes on disk per environment (SST and WAL).");
-  out += disk;
+  for (size_t i = 0; i < std::size(series); ++i) {
+    header(series[i].name, series[i].type, series[i].help);
+    out += lines[i];
+  }
   header("kq_tier_disk_bytes", "gauge", "Estimated bytes on disk per environment and tier.");
   out += tiers;
-  header("kq_quarantined", "gauge", "Quarantine records per environment.");
-  out += quarantined;
   return out;
 }
 

@@ -9,11 +9,13 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "storage/store.h"
 
@@ -34,7 +36,12 @@ class Metrics {
   std::atomic<int64_t> queue_depth{0};
   std::atomic<int64_t> tail_subscribers{0};
 
-  // The exposition text. Per-environment sizes and quarantine counts come from
+  // Adds a block of exposition text produced elsewhere (the ingest policies' counters, the
+  // retention runner's), appended to Render()'s output. Call before serving; `section` is
+  // called from HTTP threads and must be thread-safe.
+  void AddSection(std::function<std::string()> section);
+
+  // The exposition text. Per-environment sizes, quarantine counts and write stalls come from
   // `store` (which may be null).
   std::string Render(storage::Store* store) const;
 
@@ -53,6 +60,7 @@ class Metrics {
   std::map<std::pair<std::string, std::string>, IngestCounters> ingest_;
   std::map<std::pair<std::string, std::string>, uint64_t> rejected_;
   std::map<std::string, Histogram> queries_;
+  std::vector<std::function<std::string()>> sections_;
 };
 
 }  // namespace kq::server

@@ -13,6 +13,7 @@
 #include "server/file_tail.h"
 #include "server/http_server.h"
 #include "server/ingest_pipeline.h"
+#include "server/ingest_policies.h"
 #include "server/metrics.h"
 #include "server/retention_runner.h"
 #include "server/retention_service.h"
@@ -61,12 +62,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   s->config_ = config;
 
   // A bad policy file is refused before anything is opened.
-  std::shared_ptr<retention::PolicyApplier> policy;
-  if (!config.audit_policy.empty()) {
-    KQ_ASSIGN_OR_RETURN(retention::Policy p, retention::Policy::LoadFile(config.audit_policy));
-    policy = std::make_shared<retention::PolicyApplier>(
-        std::make_shared<const retention::Policy>(std::move(p)));
-  }
+  KQ_ASSIGN_OR_RETURN(s->policies_, IngestPolicies::Load(config));
 
   storage::StoreOptions options;
   options.data_dir = config.data_dir;
@@ -81,7 +77,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   s->hub_ = std::make_unique<TailHub>();
   s->pipeline_ = std::make_unique<IngestPipeline>(s->store_.get(), s->metrics_.get(), s->hub_.get(),
                                                   config.queue_depth, clock);
-  if (policy != nullptr) s->pipeline_->SetPolicy(std::move(policy));
+  if (!s->policies_->empty()) s->pipeline_->SetPolicies(s->policies_.get());
   s->readers_ = std::make_unique<StoreReaderFactory>(
       s->store_.get(), ResolveArchiveRoot(config.data_dir, config.archive_root));
   s->query_pool_ = std::make_unique<WorkerPool>(config.query_workers, kPoolQueue);
@@ -95,6 +91,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   ctx.ingest_pool = s->ingest_pool_.get();
   ctx.metrics = s->metrics_.get();
   ctx.hub = s->hub_.get();
+  ctx.policies = s->policies_.get();
   ctx.clock = clock;
   ctx.max_rows = config.max_rows;
   for (const auto& e : config.environments) {
@@ -137,6 +134,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   std::string host = config.grpc_listen.substr(0, config.grpc_listen.rfind(':'));
   s->grpc_address_ = absl::StrCat(host, ":", grpc_port);
 
+  if (!s->policies_->empty()) {
+    s->metrics_->AddSection([p = s->policies_.get()] { return p->MetricsText(); });
+  }
+  s->metrics_->AddSection([r = s->retention_.get()] { return r->MetricsText(); });
   s->http_ = std::make_unique<HttpServer>(config, s->pipeline_.get(), s->metrics_.get(), &s->ready_,
                                           &s->draining_);
   absl::Status http = s->http_->Start();

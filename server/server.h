@@ -26,6 +26,7 @@ namespace kq::server {
 class FileTailer;
 class HttpServer;
 class IngestPipeline;
+class IngestPolicies;
 class Metrics;
 class TailHub;
 class WorkerPool;
@@ -66,6 +67,7 @@ class Server {
   std::atomic<bool> draining_{false};
   bool drained_ = false;
   std::string grpc_address_;
+  std::unique_ptr<IngestPolicies> policies_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<TailHub> hub_;

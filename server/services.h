@@ -28,6 +28,8 @@
 
 namespace kq::server {
 
+class IngestPolicies;
+
 struct ServiceContext {
   storage::Store* store = nullptr;
   IngestPipeline* pipeline = nullptr;
@@ -36,6 +38,7 @@ struct ServiceContext {
   WorkerPool* ingest_pool = nullptr;  // gRPC Ingest batches
   Metrics* metrics = nullptr;
   TailHub* hub = nullptr;
+  const IngestPolicies* policies = nullptr;  // null: no audit policy at ingest
   Clock* clock = Clock::Real();
   uint64_t max_rows = 1'000'000;
   // Environment name -> its data directory, for Stats.

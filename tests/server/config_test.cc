@@ -134,6 +134,69 @@ TEST(ConfigTest, PrintConfigReadsBackToTheSameConfig) {
   EXPECT_EQ(PrintConfig(back), yaml);
 }
 
+TEST(ConfigTest, AuditPoliciesPerEnvironmentSourceAndCluster) {
+  testing::TempDir dir;
+  std::string path = dir.Sub("kqd.yaml");
+  testing::WriteFileOrDie(path,
+                          "audit-policy: /p/default.yaml\n"
+                          "audit-policies:\n"
+                          "  - env: prod\n"
+                          "    file: /p/prod.yaml\n"
+                          "  - env: prod\n"
+                          "    source: webhook\n"
+                          "    cluster: edge\n"
+                          "    file: /p/edge.yaml\n"
+                          "  - env: dev\n"
+                          "    source: import\n"
+                          "    file: \"\"\n");
+  ASSERT_OK_AND_ASSIGN(ParsedArgs p, Parse({"--config", path}));
+  EXPECT_EQ(p.config.audit_policy, "/p/default.yaml");
+  ASSERT_EQ(p.config.audit_policies.size(), 3u);
+  EXPECT_EQ(p.config.audit_policies[0], (PolicyScope{"prod", "", "", "/p/prod.yaml", ""}));
+  EXPECT_EQ(p.config.audit_policies[1],
+            (PolicyScope{"prod", "webhook", "edge", "/p/edge.yaml", ""}));
+  EXPECT_EQ(p.config.audit_policies[2], (PolicyScope{"dev", "import", "", "", ""}));
+  EXPECT_EQ(p.config.audit_policies[1].origin, path + ":5:5");
+
+  // Flags: ENV[/SOURCE[/CLUSTER]]=FILE, * for any source; they replace the file's list.
+  ASSERT_OK_AND_ASSIGN(ParsedArgs f, Parse({"--config", path, "--audit-policies", "dev=/p/dev.yaml",
+                                            "--audit-policies", "prod/*/c2=/p/c2.yaml",
+                                            "--audit-policies", "prod/tail=/p/tail.yaml"}));
+  ASSERT_EQ(f.config.audit_policies.size(), 3u);
+  EXPECT_EQ(f.config.audit_policies[0], (PolicyScope{"dev", "", "", "/p/dev.yaml", ""}));
+  EXPECT_EQ(f.config.audit_policies[1], (PolicyScope{"prod", "", "c2", "/p/c2.yaml", ""}));
+  EXPECT_EQ(f.config.audit_policies[2], (PolicyScope{"prod", "tail", "", "/p/tail.yaml", ""}));
+
+  std::string yaml = PrintConfig(p.config);
+  ServerConfig back;
+  ASSERT_OK(ApplyYaml(yaml, "printed", &back));
+  EXPECT_EQ(back.audit_policies, p.config.audit_policies);
+  EXPECT_EQ(back.audit_policy, "/p/default.yaml");
+}
+
+TEST(ConfigTest, BadAuditPoliciesAreRefused) {
+  EXPECT_THAT(Parse({"--audit-policies", "staging=/p.yaml"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("audit-policies: environment \"staging\" is not configured")));
+  EXPECT_THAT(Parse({"--audit-policies", "prod/kafka=/p.yaml"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("source \"kafka\" is not one of webhook, tail, grpc, import")));
+  EXPECT_THAT(Parse({"--audit-policies", "prod/webhook"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("expected ENV[/SOURCE[/CLUSTER]]=FILE")));
+  EXPECT_THAT(Parse({"--audit-policies", "prod/webhook=/a.yaml", "--audit-policies",
+                     "prod/webhook=/b.yaml"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("listed twice")));
+  testing::TempDir dir;
+  std::string path = dir.Sub("bad.yaml");
+  testing::WriteFileOrDie(path, "audit-policies:\n  - env: prod\n    sorce: tail\n    file: /x\n");
+  EXPECT_THAT(Parse({"--config", path}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad.yaml:3:5")));
+  testing::WriteFileOrDie(path, "audit-policies:\n  - env: prod\n    source: tail\n");
+  EXPECT_THAT(Parse({"--config", path}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("missing \"file\"")));
+}
+
 TEST(ConfigTest, HelpListsEveryOption) {
   std::string help = HelpText();
   for (const auto& o : Options()) {
