@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status.h"
+#include "common/strings.h"
 #include "common/time.h"
 #include "retention/archive.h"
 #include "storage/compressed_file.h"
@@ -69,6 +70,18 @@ std::string Thousands(uint64_t n) {
     out.push_back(digits[i]);
   }
   return out;
+}
+
+// A tier's bytes per event from the namespace's own measurement, else the environment's;
+// false when neither has events. Basis: "<verb>[the environment's ]N <noun>".
+bool Pick(const Measured& own, const Measured& env, std::string_view verb, std::string_view noun,
+          double* per_event, std::string* basis) {
+  const Measured& m = own.events > 0 ? own : env;
+  if (m.events == 0) return false;
+  *per_event = m.PerEvent();
+  *basis = absl::StrCat(Sv(verb), own.events > 0 ? "" : "the environment's ", Thousands(m.events),
+                        " ", Sv(noun));
+  return true;
 }
 
 std::string PerEvent(double b) { return absl::StrFormat("%.0f B/event", b); }
@@ -182,38 +195,20 @@ absl::StatusOr<CostReport> BuildCostReport(const EnvironmentRetention& policy,
 
     const Measured hot{c.hot_events, c.hot_bytes}, warm{c.warm_events, c.warm_bytes},
         archived{c.archive_events, c.archive_bytes};
-    if (hot.events > 0) {
-      c.hot_bytes_per_event = hot.PerEvent();
-      c.hot_basis = absl::StrCat("measured over ", Thousands(hot.events), " hot events on disk");
-    } else if (env_hot.events > 0) {
-      c.hot_bytes_per_event = env_hot.PerEvent();
-      c.hot_basis = absl::StrCat("the environment's hot tier, ", Thousands(env_hot.events),
-                                 " events on disk");
-    } else {
+    if (!Pick(hot, env_hot, "measured over ", "hot events on disk", &c.hot_bytes_per_event,
+              &c.hot_basis)) {
       c.hot_bytes_per_event = raw[ns].PerEvent();
       c.hot_basis = raw[ns].events > 0 ? "no hot data: JSON bytes at ingest" : "no data";
     }
-    if (warm.events > 0) {
-      c.warm_bytes_per_event = warm.PerEvent();
-      c.warm_basis = absl::StrCat("measured over ", Thousands(warm.events), " warm events on disk");
-    } else if (env_warm.events > 0) {
-      c.warm_bytes_per_event = env_warm.PerEvent();
-      c.warm_basis = absl::StrCat("the environment's warm tier, ", Thousands(env_warm.events),
-                                  " events on disk");
-    } else {
+    if (!Pick(warm, env_warm, "measured over ", "warm events on disk", &c.warm_bytes_per_event,
+              &c.warm_basis)) {
       c.warm_bytes_per_event = c.hot_bytes_per_event * (1 - c.body_share);
       c.warm_basis =
           absl::StrFormat("no warm data: hot size x (1 - body share %.2f)", c.body_share);
     }
-    if (archived.events > 0) {
-      c.archive_bytes_per_event = archived.PerEvent();
-      c.archive_basis =
-          absl::StrCat("estimated from ", Thousands(archived.events), " archived events");
-    } else if (env_archive.events > 0) {
-      c.archive_bytes_per_event = env_archive.PerEvent();
-      c.archive_basis = absl::StrCat("estimated from the environment's ",
-                                     Thousands(env_archive.events), " archived events");
-    } else if (report.sample_events > 0 && s.events_7d > 0) {
+    const bool archive_measured = Pick(archived, env_archive, "estimated from ", "archived events",
+                                       &c.archive_bytes_per_event, &c.archive_basis);
+    if (!archive_measured && report.sample_events > 0 && s.events_7d > 0) {
       // The namespace's JSON without bodies (measured on its sampled events, else its JSON
       // less its bodies), compressed as the sample was.
       double warm_json =
@@ -225,7 +220,7 @@ absl::StatusOr<CostReport> BuildCostReport(const EnvironmentRetention& policy,
           "no archive yet: %.0f B of JSON without bodies x zstd ratio %.3f (measured on %s "
           "recent events)",
           warm_json, sample_ratio, Thousands(report.sample_events));
-    } else {
+    } else if (!archive_measured) {
       c.archive_basis = "no data";
     }
     if (!c.ages.archive) c.archive_basis = "no archive";

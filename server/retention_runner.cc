@@ -1,13 +1,17 @@
 #include "server/retention_runner.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <filesystem>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "common/time.h"
 #include "retention/archive.h"
 #include "retention/report.h"
 #include "retention/yaml.h"
@@ -81,6 +85,21 @@ void FillReport(const retention::CostReport& r, v1::EnvironmentCost* out) {
   out->set_text(retention::FormatCostReport(r));
 }
 
+// Crash-test hook (kKqTestRetentionPause in retention_runner.h): the hook that blocks the Nth
+// archive step of this process, or an empty function when the variable is unset.
+std::function<void(const retention::RetentionStep&)> PauseHookFromEnvironment() {
+  const char* value = std::getenv(kKqTestRetentionPause);
+  int n = 0;
+  if (value == nullptr || !absl::SimpleAtoi(value, &n) || n <= 0) return {};
+  auto seen = std::make_shared<std::atomic<int>>(0);
+  return [seen, n](const retention::RetentionStep& step) {
+    if (++*seen != n) return;
+    log::Warning("retention paused by ", kKqTestRetentionPause, " before deleting archived ",
+                 FormatTimestamp(step.day).substr(0, 10), " ns=", step.ns);
+    for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+  };
+}
+
 }  // namespace
 
 std::string ResolveArchiveRoot(const std::string& data_dir, const std::string& configured) {
@@ -112,6 +131,7 @@ absl::StatusOr<std::unique_ptr<RetentionRunner>> RetentionRunner::Create(
       eo.archive_root = o.archive_root;
       eo.clock = o.clock;
       eo.sync_archives = o.sync;
+      eo.before_archive_delete = PauseHookFromEnvironment();
       env->enforcer =
           std::make_unique<retention::Enforcer>(env->policy, env->store_env, env->ledger.get(), eo);
     }

@@ -53,6 +53,12 @@ struct RetentionRunnerOptions {
   bool open_restore_targets = false;
 };
 
+// Crash-test hook, for the end-to-end kill-and-resume test only: with this environment variable
+// set to N > 0, the Nth archive step of the process blocks forever once its part is committed
+// and before the store's deletion (the most delicate point of a run), after logging "retention
+// paused by KQ_TEST_RETENTION_PAUSE ..." to stderr, so that the test can kill -9 kqd there.
+inline constexpr char kKqTestRetentionPause[] = "KQ_TEST_RETENTION_PAUSE";
+
 // The archive root in force: `configured`, else <data_dir>/archive; made absolute, so that
 // listings, trail records and archive queries name the same files wherever kq runs from.
 std::string ResolveArchiveRoot(const std::string& data_dir, const std::string& configured);
