@@ -98,6 +98,12 @@ class SegmentBatch : public EventBatch {
   absl::StatusOr<std::string> ResponseObject(size_t row) const override { return Body(row, 2); }
 
   const absl::Status& status() const { return status_; }
+  const SegmentView& view() const { return view_; }
+  // The BodyBlock of one kind ('\x01' request, '\x02' response); "" when absent or dropped.
+  absl::StatusOr<std::string> BodyBlock(char kind) const {
+    if (bodies_dropped_) return std::string();
+    return bodies_(kind);
+  }
 
  private:
   template <typename T, typename F>
@@ -392,32 +398,40 @@ class ReaderImpl : public Reader {
         continue;
       }
       KQ_ASSIGN_OR_RETURN(std::unique_ptr<SegmentBatch> batch, ReadSegment(e, stats));
-      const StringColumn& col = batch->Strings(column);
-      const IntColumn& times = batch->Ints(Column::kTime);
-      std::vector<size_t> rows;
-      for (size_t r = 0; r < batch->num_rows(); ++r) {
-        if (col.codes[r] == kNullCode || col.dict[col.codes[r]] != needle) continue;
-        if (times.values[r] < range.from || times.values[r] >= range.to) continue;
-        rows.push_back(r);
-      }
-      KQ_RETURN_IF_ERROR(Annotate(batch->status(), SegmentName(e)));
-      if (rows.empty()) continue;
-      KQ_ASSIGN_OR_RETURN(std::unique_ptr<SegmentBatch> matches, Subset(*batch, rows, e));
+      absl::StatusOr<std::vector<Event>> events = MatchingEvents(*batch, column, needle, range);
+      if (!events.ok()) return Annotate(events.status(), SegmentName(e));
+      if (events->empty()) continue;
+      KQ_ASSIGN_OR_RETURN(std::unique_ptr<SegmentBatch> matches, Subset(*events, e));
       KQ_ASSIGN_OR_RETURN(bool more, fn(*matches));
       if (!more) break;
     }
     return absl::OkStatus();
   }
 
-  // A batch holding only `rows` of `batch`, re-encoded in memory.
-  absl::StatusOr<std::unique_ptr<SegmentBatch>> Subset(const SegmentBatch& batch,
-                                                       const std::vector<size_t>& rows,
+  // The events of `batch` whose `column` equals `needle`, within `range`'s times, decoding
+  // only those rows.
+  absl::StatusOr<std::vector<Event>> MatchingEvents(const SegmentBatch& batch, Column column,
+                                                    std::string_view needle,
+                                                    const ScanRange& range) {
+    const SegmentView& view = batch.view();
+    KQ_ASSIGN_OR_RETURN(std::vector<size_t> rows,
+                        view.FindRows(static_cast<uint32_t>(column), needle));
+    if (rows.empty()) return std::vector<Event>();
+    KQ_ASSIGN_OR_RETURN(std::string request, batch.BodyBlock('\x01'));
+    KQ_ASSIGN_OR_RETURN(std::string response, batch.BodyBlock('\x02'));
+    KQ_ASSIGN_OR_RETURN(std::vector<Event> events,
+                        view.ReadRows(rows, env_->name(), request, response));
+    std::erase_if(events, [&](const Event& ev) {
+      return ev.request_received_time < range.from || ev.request_received_time >= range.to;
+    });
+    return events;
+  }
+
+  // A batch holding only `events`, encoded in memory.
+  absl::StatusOr<std::unique_ptr<SegmentBatch>> Subset(const std::vector<Event>& events,
                                                        const Entry& e) {
     SegmentBuilder builder(1);
-    for (size_t r : rows) {
-      KQ_ASSIGN_OR_RETURN(Event event, batch.RowEvent(r));
-      builder.Add(event);
-    }
+    for (const Event& event : events) builder.Add(event);
     auto enc = std::make_shared<EncodedSegment>(builder.Finish());
     KQ_ASSIGN_OR_RETURN(SegmentView view, SegmentView::Parse(enc->segment));
     BodySource source = [enc](char kind) -> absl::StatusOr<std::string> {

@@ -2,14 +2,17 @@
 // namespace) encoded column by column, each column zstd-compressed; bodies in separate blocks.
 //
 // SegmentBuilder turns Events into an EncodedSegment; SegmentView parses a stored segment and
-// decodes columns on request; RowToEvent rebuilds one Event from decoded columns. Internal to
-// the storage module. Builders and views are thread-compatible (one thread at a time).
+// decodes columns on request (or only chosen rows: ReadRows); RowToEvent rebuilds one Event
+// from decoded columns. Internal to the storage module. Builders and views are thread-compatible
+// (one thread at a time).
 #ifndef KQ_STORAGE_SEGMENT_H_
 #define KQ_STORAGE_SEGMENT_H_
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -93,6 +96,19 @@ class SegmentView {
                                                  std::vector<bool>* present = nullptr) const;
   [[nodiscard]] absl::StatusOr<BlobColumn> Blobs(uint32_t id) const;
 
+  // The rows (ascending) whose dictionary column `id` equals `value`, without building the
+  // column's strings.
+  [[nodiscard]] absl::StatusOr<std::vector<size_t>> FindRows(uint32_t id,
+                                                             std::string_view value) const;
+  // Rebuilds the events of `rows` (strictly ascending, each < rows()) decoding only what they
+  // need: each column is decompressed once and walked up to the last row; of the chunked rest
+  // column and bodies only the chunks holding the rows. `*_block` are the segment's BodyBlocks
+  // ("" when absent or dropped); `env` is the environment's name. What needle look-ups use.
+  [[nodiscard]] absl::StatusOr<std::vector<Event>> ReadRows(std::span<const size_t> rows,
+                                                            std::string_view env,
+                                                            std::string_view request_block,
+                                                            std::string_view response_block) const;
+
  private:
   struct ColumnRef {
     uint32_t id;
@@ -103,7 +119,13 @@ class SegmentView {
     size_t raw_len;
   };
   const ColumnRef* FindColumn(uint32_t id) const;
+  std::string_view Stored(const ColumnRef& ref) const;
   [[nodiscard]] absl::StatusOr<std::string> Raw(const ColumnRef& ref) const;
+  // The raw bytes of column `id` ("" when absent): a view into the value when stored
+  // uncompressed, else into a decompressed copy appended to `keep`. DataLoss when the column
+  // has another encoding.
+  [[nodiscard]] absl::StatusOr<std::string_view> RawView(uint32_t id, uint8_t encoding,
+                                                         std::deque<std::string>* keep) const;
 
   std::string value_;
   size_t rows_ = 0;

@@ -21,10 +21,12 @@ namespace {
 
 using segment_format::Compress;
 using segment_format::DictIndex;
+using segment_format::kBlobChunkBytes;
+using segment_format::kBlobChunkRows;
 using segment_format::kBodyVersion;
 using segment_format::kCompNone;
 using segment_format::kDictColumns;
-using segment_format::kEncBlob;
+using segment_format::kEncChunkedBlob;
 using segment_format::kEncDict;
 using segment_format::kEncIntDelta;
 using segment_format::kEncList;
@@ -206,15 +208,37 @@ class BlobBuilder {
     lens_.push_back(SIZE_MAX);
   }
   bool any() const { return any_; }
-  void Encode(const std::vector<uint32_t>& perm, std::string* out) const {
+  // Appends the ChunkedBlob encoding (docs/format.md) of the rows in `perm` order: chunks of at
+  // most kBlobChunkRows rows, closed once kBlobChunkBytes raw bytes are reached, each
+  // compressed alone at `level`, so that reading one row decompresses one chunk.
+  void EncodeChunked(const std::vector<uint32_t>& perm, int level, std::string* out) const {
+    std::string headers, frames, raw, stored;
+    size_t chunks = 0, chunk_rows = 0;
+    auto close = [&] {
+      uint8_t compression;
+      Compress(raw, level, &stored, &compression);
+      PutVarint64(&headers, chunk_rows);
+      headers.push_back(static_cast<char>(compression));
+      PutVarint64(&headers, stored.size());
+      PutVarint64(&headers, raw.size());
+      frames.append(stored);
+      raw.clear();
+      chunk_rows = 0;
+      ++chunks;
+    };
     for (uint32_t r : perm) {
       if (lens_[r] == SIZE_MAX) {
-        PutVarint64(out, 0);
-        continue;
+        PutVarint64(&raw, 0);
+      } else {
+        PutVarint64(&raw, lens_[r] + 1ull);
+        raw.append(data_, starts_[r], lens_[r]);
       }
-      PutVarint64(out, lens_[r] + 1ull);
-      out->append(data_, starts_[r], lens_[r]);
+      if (++chunk_rows >= kBlobChunkRows || raw.size() >= kBlobChunkBytes) close();
     }
+    if (chunk_rows > 0) close();
+    PutVarint64(out, chunks);
+    out->append(headers);
+    out->append(frames);
   }
   void Clear() {
     data_.clear();
@@ -411,8 +435,12 @@ EncodedSegment SegmentBuilder::Finish() {
   add(static_cast<uint32_t>(Column::kGroups), kEncList);
   m.source_ips.Encode(perm, &raw);
   add(static_cast<uint32_t>(Column::kSourceIps), kEncList);
-  m.rest.Encode(perm, &raw);
-  add(static_cast<uint32_t>(InternalColumn::kRest), kEncBlob);
+  {
+    Encoded c{static_cast<uint32_t>(InternalColumn::kRest), kEncChunkedBlob, kCompNone, 0, {}};
+    m.rest.EncodeChunked(perm, m.level, &c.stored);
+    c.raw_len = c.stored.size();
+    columns.push_back(std::move(c));
+  }
 
   std::string& seg = out.segment;
   seg.push_back(static_cast<char>(kSegmentVersion));
@@ -429,15 +457,8 @@ EncodedSegment SegmentBuilder::Finish() {
 
   auto body_block = [&](const BlobBuilder& b, std::string* block) {
     if (!b.any()) return;
-    b.Encode(perm, &raw);
-    std::string stored;
-    uint8_t compression;
-    Compress(raw, m.level, &stored, &compression);
     block->push_back(static_cast<char>(kBodyVersion));
-    block->push_back(static_cast<char>(compression));
-    PutVarint64(block, raw.size());
-    block->append(stored);
-    raw.clear();
+    b.EncodeChunked(perm, m.level, block);
   };
   body_block(m.request_bodies, &out.request_bodies);
   body_block(m.response_bodies, &out.response_bodies);

@@ -15,10 +15,19 @@
 
 namespace kq::storage::segment_format {
 
-inline constexpr uint8_t kSegmentVersion = 1;
-inline constexpr uint8_t kBodyVersion = 1;
+// Version 2 stores the rest column as ChunkedBlob; version 1 (one Blob frame) is still read.
+inline constexpr uint8_t kSegmentVersion = 2;
+inline constexpr uint8_t kOldestSegmentVersion = 1;
+// Version 2 is a ChunkedBlob; version 1 (one compressed Blob) is still read.
+inline constexpr uint8_t kBodyVersion = 2;
+inline constexpr uint8_t kOldestBodyVersion = 1;
 // Stored on disk: do not change.
-inline constexpr uint8_t kEncIntDelta = 0, kEncDict = 1, kEncList = 2, kEncBlob = 3;
+inline constexpr uint8_t kEncIntDelta = 0, kEncDict = 1, kEncList = 2, kEncBlob = 3,
+                         kEncChunkedBlob = 4;
+// A ChunkedBlob chunk closes once it holds this many rows or raw bytes (a larger row is a
+// chunk alone): reading one row decompresses at most about this much.
+inline constexpr size_t kBlobChunkRows = 4096;
+inline constexpr size_t kBlobChunkBytes = 256 << 10;
 inline constexpr uint8_t kCompNone = 0, kCompZstd = 1;
 
 // The dictionary-coded columns a segment holds, in storage order.
