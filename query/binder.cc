@@ -273,8 +273,29 @@ class Binder {
       KQ_RETURN_IF_ERROR(RejectMulti(e));
       b.exprs.push_back(std::move(e));
     }
+    KQ_RETURN_IF_ERROR(BindDedupMerge(schema, &b));
     b.output = schema;
     ops.push_back(std::move(b));
+    return absl::OkStatus();
+  }
+
+  // For rows that are whole events: what DedupStage merges the stages of a request by (see
+  // BoundOp::kDedup). Rows of other tables are left without them (the last row wins).
+  static absl::Status BindDedupMerge(const Schema& schema, BoundOp* b) {
+    if (schema.event_column < 0) return absl::OkStatus();
+    for (const char* field : {"stage", "stageTimestamp"}) {
+      KQ_ASSIGN_OR_RETURN(ResolvedField r, ResolveField({PathElem{PathElem::Kind::kKey, field}}));
+      BoundExpr e;
+      e.kind = K::kEventPath;
+      e.index = schema.event_column;
+      e.path = r.json_path;
+      e.type = r.type;
+      e.to_datetime = r.type == ValueType::kDatetime;
+      b->sort_keys.push_back(std::move(e));
+    }
+    int time = schema.Find("time"), code = schema.Find("code");
+    b->slots.push_back(time >= 0 && schema.columns[time].type == ValueType::kDatetime ? time : -1);
+    b->slots.push_back(code >= 0 && schema.columns[code].type == ValueType::kInt ? code : -1);
     return absl::OkStatus();
   }
 

@@ -135,11 +135,15 @@ struct BoundOp {
   BoundExpr predicate;                     // kFilter
   std::vector<BoundExpr> exprs;            // kProject outputs, kSummarize keys, kDedup keys
   std::vector<BoundAggregate> aggregates;  // kSummarize
-  std::vector<BoundExpr> sort_keys;        // kSort, kTop
-  std::vector<bool> descending;            // kSort, kTop
-  uint64_t count = 0;                      // kTake, kTop
-  std::vector<BoundExpr> extends;          // kMaterialize: extra columns before _event
-  std::vector<int> slots;                  // kMaterialize: output column of each extend
+  // kSort, kTop: the keys. kDedup of whole events: the stage and stageTimestamp of a row (the
+  // stages of a request are merged by them; empty for other tables).
+  std::vector<BoundExpr> sort_keys;
+  std::vector<bool> descending;    // kSort, kTop
+  uint64_t count = 0;              // kTake, kTop
+  std::vector<BoundExpr> extends;  // kMaterialize: extra columns before _event
+  // kMaterialize: output column of each extend. kDedup of whole events: the columns time and
+  // code (-1 when the table has no such column of that type).
+  std::vector<int> slots;
   Schema output;
 };
 

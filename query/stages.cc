@@ -224,30 +224,92 @@ class CountStage : public Stage {
   int64_t count_ = 0;
 };
 
+// The order of a request's stages; -1 for anything else (or a missing stage).
+int StageRank(const Value& stage) {
+  const auto* s = std::get_if<std::string>(&stage);
+  if (s == nullptr) return -1;
+  if (*s == "RequestReceived") return 0;
+  if (*s == "ResponseStarted") return 1;
+  if (*s == "ResponseComplete") return 2;
+  if (*s == "Panic") return 3;
+  return -1;
+}
+
+// One row per key. For whole events (op->sort_keys holds stage and stageTimestamp) the stages
+// of a request are merged: the row of the latest stage (by StageRank, then the later
+// stageTimestamp, then the row seen last), with `time` set to the earliest time of any of the
+// rows and `code` to the code of the latest stage that has one. For other tables the last row
+// seen wins.
 class DedupStage : public Stage {
  public:
-  explicit DedupStage(const BoundOp* op) : op_(op) {}
+  explicit DedupStage(const BoundOp* op) : op_(op), merge_(op->sort_keys.size() == 2) {}
   absl::Status Consume(EvalContext& ctx) override {
     Row key;
     for (const BoundExpr& e : op_->exprs) key.push_back(Eval(e, ctx));
-    auto [it, inserted] = index_.try_emplace(std::move(key), rows_.size());
+    auto [it, inserted] = index_.try_emplace(std::move(key), held_.size());
+    const Row& row = *ctx.table_row;
+    if (!merge_) {
+      if (inserted) {
+        held_.push_back({row});
+      } else {
+        held_[it->second].row = row;
+      }
+      return absl::OkStatus();
+    }
+    StagePos stage{StageRank(Eval(op_->sort_keys[0], ctx)), Eval(op_->sort_keys[1], ctx)};
+    Value time = op_->slots[0] >= 0 ? row[op_->slots[0]] : Value();
+    Value code = op_->slots[1] >= 0 ? row[op_->slots[1]] : Value();
     if (inserted) {
-      rows_.push_back(*ctx.table_row);
-    } else {
-      rows_[it->second] = *ctx.table_row;  // the last stage of a request wins
+      held_.push_back({row, stage, time, code, stage});
+      return absl::OkStatus();
+    }
+    Held& h = held_[it->second];
+    if (NotBefore(stage, h.stage)) {
+      h.row = row;
+      h.stage = stage;
+    }
+    if (!IsNull(time) && (IsNull(h.earliest) || SortCompare(time, h.earliest) < 0)) {
+      h.earliest = std::move(time);
+    }
+    if (!IsNull(code) && (IsNull(h.code) || NotBefore(stage, h.code_stage))) {
+      h.code = std::move(code);
+      h.code_stage = stage;
     }
     return absl::OkStatus();
   }
   absl::Status Finish() override {
-    for (Row& r : rows_) KQ_RETURN_IF_ERROR(Emit(std::move(r)));
-    rows_.clear();
+    for (Held& h : held_) {
+      if (merge_ && op_->slots[0] >= 0) h.row[op_->slots[0]] = std::move(h.earliest);
+      if (merge_ && op_->slots[1] >= 0) h.row[op_->slots[1]] = std::move(h.code);
+      KQ_RETURN_IF_ERROR(Emit(std::move(h.row)));
+    }
+    held_.clear();
     return Stage::Finish();
   }
 
  private:
+  struct StagePos {
+    int rank = -1;
+    Value time;  // stageTimestamp
+  };
+  struct Held {
+    Row row;
+    StagePos stage;  // of `row`
+    Value earliest;  // the earliest time of the merged rows
+    Value code;      // the code of the latest stage that has one
+    StagePos code_stage;
+  };
+  // Whether stage `a`, seen after `b`, is at least as late as `b`.
+  static bool NotBefore(const StagePos& a, const StagePos& b) {
+    if (a.rank != b.rank) return a.rank > b.rank;
+    if (IsNull(a.time) || IsNull(b.time)) return true;
+    return SortCompare(a.time, b.time) >= 0;
+  }
+
   const BoundOp* op_;
+  bool merge_;
   std::unordered_map<Row, size_t, RowHash> index_;
-  std::vector<Row> rows_;
+  std::vector<Held> held_;
 };
 
 }  // namespace
