@@ -17,8 +17,11 @@ namespace {
 
 // A segment with fewer rows is "small" and gets merged.
 constexpr uint64_t kSmallRows = 16384;
-// Background merges wait for this many small segments in a group; Flush merges any two.
-constexpr size_t kBackgroundMergeFanIn = 8;
+// Background merges of a group of an open bucket (the newest hour appended to) wait until its
+// small segments hold kSmallRows rows together, or number kMaxSmallSegments: most rows are then
+// rewritten once, not once per fan-in step. Groups of closed buckets merge any two small
+// segments, as Flush does.
+constexpr size_t kMaxSmallSegments = 64;
 
 struct Candidate {
   std::string key;
@@ -36,7 +39,14 @@ absl::StatusOr<uint64_t> EnvironmentImpl::MergeSmallSegments(bool all) {
   auto release = [&] { db_->ReleaseSnapshot(snap); };
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kSummaries]));
   uint64_t merged = 0;
+  // The newest bucket appended to; its groups may still grow.
+  TimeMicros open_bucket;
+  {
+    std::lock_guard<std::mutex> dl(dedupe_mu_);
+    open_bucket = dedupe_newest_hour_;
+  }
   std::string group_prefix;
+  TimeMicros bucket = 0;  // of group_prefix
   std::vector<Candidate> group;
   absl::Status status;
 
@@ -47,8 +57,12 @@ absl::StatusOr<uint64_t> EnvironmentImpl::MergeSmallSegments(bool all) {
       for (const auto& c : group) {
         if (c.summary.bodies_dropped == dropped) picked.push_back(&c);
       }
-      size_t need = all ? 2 : kBackgroundMergeFanIn;
-      if (picked.size() < need) continue;
+      if (picked.size() < 2) continue;
+      if (!all && bucket >= open_bucket && picked.size() < kMaxSmallSegments) {
+        uint64_t small_rows = 0;
+        for (const Candidate* c : picked) small_rows += c->summary.rows;
+        if (small_rows < kSmallRows) continue;
+      }
       // Merge in runs of at most kMaxSegmentRows rows.
       size_t start = 0;
       while (start < picked.size()) {
@@ -90,16 +104,10 @@ absl::StatusOr<uint64_t> EnvironmentImpl::MergeSmallSegments(bool all) {
           (void)batch.Delete(handles_[kBodies], key + '\x01');
           (void)batch.Delete(handles_[kBodies], key + '\x02');
         }
-        TimeMicros bucket;
-        std::string ns;
-        uint64_t unused;
-        if (!ParseSegmentKey(picked[start]->key, &bucket, &ns, &unused)) {
-          return absl::DataLossError("corrupt segment key");
-        }
         EncodedSegment enc = builder.Finish();
         enc.summary.raw_bytes = raw_bytes;
         enc.summary.bodies_dropped = dropped;
-        PutSegment(SegmentPrefix(bucket, ns), enc, &batch);
+        PutSegment(group_prefix, enc, &batch);
         KQ_RETURN_IF_ERROR(Write(&batch));
         merged += end - start;
         start = end;
@@ -110,18 +118,19 @@ absl::StatusOr<uint64_t> EnvironmentImpl::MergeSmallSegments(bool all) {
 
   for (it->SeekToFirst(); it->Valid() && status.ok(); it->Next()) {
     std::string key(it->key().data(), it->key().size());
-    TimeMicros bucket;
+    TimeMicros key_bucket;
     std::string ns;
     uint64_t id;
-    if (!ParseSegmentKey(key, &bucket, &ns, &id)) {
+    if (!ParseSegmentKey(key, &key_bucket, &ns, &id)) {
       status = absl::DataLossError(absl::StrCat(dir_, ": corrupt summary key"));
       break;
     }
-    std::string prefix = SegmentPrefix(bucket, ns);
+    std::string prefix = SegmentPrefix(key_bucket, ns);
     if (prefix != group_prefix) {
       status = merge_group();
       group.clear();
       group_prefix = prefix;
+      bucket = key_bucket;
     }
     absl::StatusOr<Summary> s =
         Summary::Decode(std::string_view(it->value().data(), it->value().size()));

@@ -123,6 +123,16 @@ class DictBuilder {
   }
   void Add(std::string_view v) { codes_.push_back(strings_.Code(v)); }
   void AddNull() { codes_.push_back(kNullCode); }
+  // Every row of a decoded Dict column: each distinct value is interned once, rows only remap
+  // codes.
+  void AddColumn(const StringColumn& col, size_t rows) {
+    remap_.clear();
+    for (const std::string& v : col.dict) remap_.push_back(strings_.Code(v));
+    for (size_t r = 0; r < rows; ++r) {
+      uint32_t c = col.codes[r];
+      codes_.push_back(c == kNullCode ? kNullCode : remap_[c]);
+    }
+  }
   const std::vector<std::string_view>& dict() const { return strings_.dict(); }
   bool AllNull() const {
     return std::all_of(codes_.begin(), codes_.end(), [](uint32_t c) { return c == kNullCode; });
@@ -139,6 +149,7 @@ class DictBuilder {
  private:
   Interner strings_;
   std::vector<uint32_t> codes_;
+  std::vector<uint32_t> remap_;  // AddColumn's scratch
 };
 
 // A List column: per row a count (kNullCode: absent) and that many codes.
@@ -153,16 +164,20 @@ class ListBuilder {
     counts_.push_back(static_cast<uint32_t>(v->size()));
     for (const auto& s : *v) items_.push_back(strings_.Code(s));
   }
-  // Row `row` of a decoded list column.
-  void AddRow(const ListColumn& col, bool present, size_t row) {
-    starts_.push_back(static_cast<uint32_t>(items_.size()));
-    if (!present) {
-      counts_.push_back(kNullCode);
-      return;
-    }
-    counts_.push_back(col.offsets[row + 1] - col.offsets[row]);
-    for (uint32_t i = col.offsets[row]; i < col.offsets[row + 1]; ++i) {
-      items_.push_back(strings_.Code(col.dict[col.codes[i]]));
+  // Every row of a decoded List column (`present`: per row, whether the list is present).
+  void AddColumn(const ListColumn& col, const std::vector<bool>& present, size_t rows) {
+    remap_.clear();
+    for (const std::string& v : col.dict) remap_.push_back(strings_.Code(v));
+    for (size_t r = 0; r < rows; ++r) {
+      starts_.push_back(static_cast<uint32_t>(items_.size()));
+      if (!present[r]) {
+        counts_.push_back(kNullCode);
+        continue;
+      }
+      counts_.push_back(col.offsets[r + 1] - col.offsets[r]);
+      for (uint32_t i = col.offsets[r]; i < col.offsets[r + 1]; ++i) {
+        items_.push_back(remap_[col.codes[i]]);
+      }
     }
   }
   void Encode(const std::vector<uint32_t>& perm, std::string* out) const {
@@ -186,6 +201,7 @@ class ListBuilder {
  private:
   Interner strings_;
   std::vector<uint32_t> counts_, starts_, items_;
+  std::vector<uint32_t> remap_;  // AddColumn's scratch
 };
 
 class BlobBuilder {
@@ -358,27 +374,22 @@ void SegmentBuilder::Add(const Event& e) {
 
 void SegmentBuilder::AddRows(const DecodedRows& d) {
   Impl& m = *impl_;
-  auto add_dict = [&](uint32_t id, const StringColumn& col, size_t r) {
-    DictBuilder& b = m.dicts[DictIndex(id)];
-    if (col.codes[r] == kNullCode) {
-      b.AddNull();
-    } else {
-      b.Add(std::string_view(col.dict[col.codes[r]]));
-    }
-  };
+  m.rows += d.rows;
+  for (int c = 0; c < 3; ++c) {
+    m.ints[c].insert(m.ints[c].end(), d.ints[c].values.begin(), d.ints[c].values.end());
+    m.int_present[c].insert(m.int_present[c].end(), d.ints[c].present.begin(),
+                            d.ints[c].present.end());
+  }
+  for (uint32_t id = 3; id <= 18; ++id) m.dicts[DictIndex(id)].AddColumn(d.strings[id], d.rows);
+  for (auto [id, col] : {std::pair{InternalColumn::kResponseStatus, &d.response_status},
+                         std::pair{InternalColumn::kAnnotations, &d.annotations},
+                         std::pair{InternalColumn::kUserExtra, &d.user_extra},
+                         std::pair{InternalColumn::kUserUid, &d.user_uid}}) {
+    m.dicts[DictIndex(static_cast<uint32_t>(id))].AddColumn(*col, d.rows);
+  }
+  m.groups.AddColumn(d.groups, d.groups_present, d.rows);
+  m.source_ips.AddColumn(d.source_ips, d.source_ips_present, d.rows);
   for (size_t r = 0; r < d.rows; ++r) {
-    ++m.rows;
-    for (int c = 0; c < 3; ++c) {
-      m.ints[c].push_back(d.ints[c].values[r]);
-      m.int_present[c].push_back(d.ints[c].present[r]);
-    }
-    for (uint32_t id = 3; id <= 18; ++id) add_dict(id, d.strings[id], r);
-    add_dict(static_cast<uint32_t>(InternalColumn::kResponseStatus), d.response_status, r);
-    add_dict(static_cast<uint32_t>(InternalColumn::kAnnotations), d.annotations, r);
-    add_dict(static_cast<uint32_t>(InternalColumn::kUserExtra), d.user_extra, r);
-    add_dict(static_cast<uint32_t>(InternalColumn::kUserUid), d.user_uid, r);
-    m.groups.AddRow(d.groups, d.groups_present[r], r);
-    m.source_ips.AddRow(d.source_ips, d.source_ips_present[r], r);
     if (d.rest.present[r]) {
       m.rest.Add(d.rest.Get(r));
     } else {

@@ -89,6 +89,13 @@ double ThreadCpuSeconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
+// CPU time of every thread of the process so far (workers, RocksDB, merges).
+double ProcessCpuSeconds() {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
 double PeakRssMiB() {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -262,6 +269,7 @@ int Run(const Args& args) {
   storage::Environment* env = (*store)->Find("prod");
 
   auto start = std::chrono::steady_clock::now();
+  double cpu_start = ProcessCpuSeconds();
   BlockQueue queue(2 * args.threads);
   std::thread reader_thread([&] { ReadBlocks(input, args.batch, &queue); });
   std::mutex mu;  // guards the totals below
@@ -311,8 +319,10 @@ int Run(const Args& args) {
   queue.Close();
   reader_thread.join();
   if (failed) return 1;
+  double import_cpu_s = ProcessCpuSeconds() - cpu_start;
   double import_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   absl::Status st = env->Flush();
+  double total_cpu_s = ProcessCpuSeconds() - cpu_start;
   double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!st.ok()) {
     std::cerr << "flush: " << st << "\n";
@@ -345,6 +355,8 @@ int Run(const Args& args) {
       "cpu              decode %.2f s, append %.2f s (%.2f / %.2f us per event; %zu workers)\n",
       decode_cpu_s, append_cpu_s, decode_cpu_s * 1e6 / stored, append_cpu_s * 1e6 / stored,
       args.threads);
+  std::printf("cpu, all threads import %.2f s (%.2f us per event), import + flush %.2f s\n",
+              import_cpu_s, import_cpu_s * 1e6 / stored, total_cpu_s);
   std::printf("raw JSON lines   %llu bytes (%.0f bytes/event)\n",
               static_cast<unsigned long long>(raw_bytes), double(raw_bytes) / stored);
   std::printf("on disk          %llu bytes (%.1f bytes/event), ratio 1/%.1f\n",
