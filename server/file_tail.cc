@@ -11,6 +11,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -25,6 +26,7 @@ namespace {
 constexpr size_t kFingerprintMax = 1024;
 constexpr size_t kMaxLineBytes = 64u << 20;
 constexpr size_t kMaxEntries = 10000;
+constexpr size_t kMinPartBytes = 256u << 10;
 constexpr char kCheckpointHeader[] = "kq-tail-checkpoint v1";
 
 uint64_t Fnv(std::string_view s) {
@@ -157,14 +159,60 @@ FileTailer::Entry* FileTailer::Match(const std::string& key, const std::string& 
 
 absl::Status FileTailer::Store(Entry& entry, size_t source, std::string_view chunk) {
   const TailSource& s = options_.sources[source];
-  IngestStats stats;
-  KQ_RETURN_IF_ERROR(pipeline_->IngestText(s.env, s.cluster, absl::StrCat("file:", entry.path),
-                                           "tail", chunk, TextKind::kLines, entry.line, &stats));
-  uint64_t lines = static_cast<uint64_t>(std::count(chunk.begin(), chunk.end(), '\n'));
-  if (!chunk.empty() && chunk.back() != '\n') ++lines;
-  entry.offset += chunk.size();
-  entry.line += lines;
-  lines_read_.fetch_add(lines);
+  // Cut the chunk at line ends into up to `parallel_chunks` parts of at least kMinPartBytes,
+  // each stored on its own thread with its own pipeline slot: decoding runs on every core and
+  // the parts share the store's WAL syncs.
+  std::vector<std::string_view> parts;
+  size_t target = std::max(kMinPartBytes, chunk.size() / std::max<size_t>(1, options_.parallel));
+  while (!chunk.empty()) {
+    size_t cut = chunk.size();
+    if (chunk.size() > target && parts.size() + 1 < options_.parallel) {
+      size_t nl = chunk.find('\n', target - 1);
+      if (nl != std::string_view::npos) cut = nl + 1;
+    }
+    parts.push_back(chunk.substr(0, cut));
+    chunk.remove_prefix(cut);
+  }
+  std::vector<IngestPipeline::Ticket> tickets;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    IngestPipeline::Ticket t = pipeline_->TryAdmit();
+    if (!t) break;
+    tickets.push_back(std::move(t));
+  }
+  if (tickets.empty()) return absl::OkStatus();  // busy or draining: next pass
+  parts.resize(tickets.size());
+  std::vector<uint64_t> lines(parts.size()), first_line(parts.size());
+  uint64_t line = entry.line;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    lines[i] = static_cast<uint64_t>(std::count(parts[i].begin(), parts[i].end(), '\n'));
+    if (!parts[i].empty() && parts[i].back() != '\n') ++lines[i];
+    first_line[i] = line;
+    line += lines[i];
+  }
+  const std::string name = absl::StrCat("file:", entry.path);
+  std::vector<absl::Status> results(parts.size());
+  auto store = [&](size_t i) {
+    IngestStats stats;
+    results[i] = pipeline_->IngestText(s.env, s.cluster, name, "tail", parts[i], TextKind::kLines,
+                                       first_line[i], &stats);
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < parts.size(); ++i) threads.emplace_back(store, i);
+  store(0);
+  for (auto& t : threads) t.join();
+  // The checkpoint moves over the stored prefix; a part stored after a failed one is sent
+  // again on the next pass (the store's dedupe absorbs it).
+  bool advanced = false;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (!results[i].ok()) {
+      if (advanced) KQ_RETURN_IF_ERROR(SaveCheckpoint());
+      return results[i];
+    }
+    entry.offset += parts[i].size();
+    entry.line += lines[i];
+    lines_read_.fetch_add(lines[i]);
+    advanced = true;
+  }
   return SaveCheckpoint();
 }
 
@@ -195,8 +243,8 @@ absl::Status FileTailer::ReadPlain(Entry& entry, size_t source) {
       return absl::OkStatus();  // the fresh entry is read on the next pass
     }
     if (size == entry.offset) return absl::OkStatus();
-    size_t want =
-        static_cast<size_t>(std::min<uint64_t>(size - entry.offset, options_.chunk_bytes));
+    size_t want = static_cast<size_t>(std::min<uint64_t>(
+        size - entry.offset, options_.chunk_bytes * std::max<size_t>(1, options_.parallel)));
     KQ_ASSIGN_OR_RETURN(std::string buf, PRead(entry.fd, entry.offset, want, entry.path));
     size_t nl = buf.rfind('\n');
     while (nl == std::string::npos && buf.size() < size - entry.offset &&
@@ -209,9 +257,9 @@ absl::Status FileTailer::ReadPlain(Entry& entry, size_t source) {
       nl = buf.rfind('\n');
     }
     if (nl == std::string::npos) return absl::OkStatus();  // a partial line waits
-    IngestPipeline::Ticket ticket = pipeline_->TryAdmit();
-    if (!ticket) return absl::OkStatus();  // busy or draining: next pass
+    uint64_t before = entry.offset;
     KQ_RETURN_IF_ERROR(Store(entry, source, std::string_view(buf).substr(0, nl + 1)));
+    if (entry.offset == before) return absl::OkStatus();  // busy or draining: next pass
   }
 }
 
@@ -248,9 +296,8 @@ absl::Status FileTailer::ReadCompressed(const std::string& path, size_t source, 
   }
   entry->path = path;
   if (entry->offset < data.size()) {
-    IngestPipeline::Ticket ticket = pipeline_->TryAdmit();
-    if (!ticket) return absl::OkStatus();
     KQ_RETURN_IF_ERROR(Store(*entry, source, std::string_view(data).substr(entry->offset)));
+    if (entry->offset < data.size()) return absl::OkStatus();  // busy: the rest next pass
   }
   entry = Match(key, head);
   if (entry != nullptr) entry->done = true;

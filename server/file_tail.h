@@ -37,7 +37,11 @@ struct FileTailOptions {
   std::vector<TailSource> sources;
   std::string checkpoint_path;
   int64_t poll_millis = 200;
-  size_t chunk_bytes = 4u << 20;
+  size_t chunk_bytes = 4u << 20;  // read per file at once, times `parallel`
+  // New data is cut at line ends into up to this many parts (of at least 256 KiB), stored at
+  // once on their own threads: a fast-growing file is decoded on every core and its parts
+  // share WAL syncs. Each part takes an ingest pipeline slot.
+  size_t parallel = 4;
 };
 
 class FileTailer {
@@ -76,6 +80,8 @@ class FileTailer {
   [[nodiscard]] absl::Status ReadPlain(Entry& entry, size_t source);
   [[nodiscard]] absl::Status ReadCompressed(const std::string& path, size_t source, uint64_t dev,
                                             uint64_t ino, uint64_t size);
+  // Stores `chunk` (whole lines) and moves the entry's offset over what was stored, then saves
+  // the checkpoint. Stores nothing when the pipeline has no free slot.
   [[nodiscard]] absl::Status Store(Entry& entry, size_t source, std::string_view chunk);
   [[nodiscard]] absl::Status SaveCheckpoint();
   Entry* Match(const std::string& key, const std::string& head);

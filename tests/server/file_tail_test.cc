@@ -192,6 +192,37 @@ TEST_F(FileTailTest, BadLinesAreQuarantinedWithFileAndLine) {
   EXPECT_EQ((*q)[0].source, "file:" + Log("audit.log") + " line 3");
 }
 
+TEST_F(FileTailTest, LargeAppendIsStoredInParallelPartsWithTheirOwnLineNumbers) {
+  FileTailOptions o;
+  o.sources = {{"prod", "c1", Log("audit.log")}};
+  o.checkpoint_path = dir_.Sub("checkpoint");
+  o.chunk_bytes = 1u << 20;
+  o.parallel = 4;
+  FileTailer tailer(o, pipeline_.get());
+  ASSERT_OK(tailer.Load());
+  // About 2.4 MB: four parts of at least 256 KiB. A bad line at line 3001 is in a later part.
+  Append("audit.log", "p", 0, 3000);
+  {
+    std::ofstream out(Log("audit.log"), std::ios::app);
+    out << "{\"truncated\":\n";
+  }
+  Append("audit.log", "p", 3000, 6000);
+  ASSERT_GT(std::filesystem::file_size(Log("audit.log")), 4u * (256u << 10));
+  // Every pipeline slot taken: nothing is read. One slot taken: three parts at a time.
+  std::vector<IngestPipeline::Ticket> held;
+  for (int i = 0; i < 4; ++i) held.push_back(pipeline_->TryAdmit());
+  ASSERT_OK(tailer.PollOnce());
+  EXPECT_EQ(tailer.lines_read(), 0u);
+  held.resize(1);
+  ASSERT_OK(tailer.PollOnce());
+  EXPECT_EQ(tailer.lines_read(), 6001u);
+  ExpectExactlyOnce("p", 6000);
+  auto q = store_->Find("prod")->ListQuarantine(10);
+  ASSERT_OK(q.status());
+  ASSERT_EQ(q->size(), 1u);
+  EXPECT_EQ((*q)[0].source, "file:" + Log("audit.log") + " line 3001");
+}
+
 TEST_F(FileTailTest, CorruptCheckpointIsRefused) {
   testing::WriteFileOrDie(dir_.Sub("checkpoint"), "something else\n");
   FileTailOptions o;
