@@ -26,8 +26,8 @@ inline constexpr uint8_t kEncIntDelta = 0, kEncDict = 1, kEncList = 2, kEncBlob 
                          kEncChunkedBlob = 4;
 // A ChunkedBlob chunk closes once it holds this many rows or raw bytes (a larger row is a
 // chunk alone): reading one row decompresses at most about this much.
-inline constexpr size_t kBlobChunkRows = 4096;
-inline constexpr size_t kBlobChunkBytes = 256 << 10;
+inline constexpr size_t kBlobChunkRows = 16384;
+inline constexpr size_t kBlobChunkBytes = 1 << 20;
 inline constexpr uint8_t kCompNone = 0, kCompZstd = 1;
 
 // The dictionary-coded columns a segment holds, in storage order.

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <bit>
 #include <deque>
 #include <memory>
 #include <numeric>
@@ -30,6 +31,26 @@ using segment_format::kEncList;
 using segment_format::kOldestBodyVersion;
 using segment_format::kOldestSegmentVersion;
 using segment_format::kSegmentVersion;
+
+namespace {
+// A varint with the one- and two-byte cases inline (most codes, lengths and deltas are small).
+inline bool NextVarint(std::string_view* in, uint64_t* v) {
+  if (in->size() >= 2) {
+    const auto* p = reinterpret_cast<const uint8_t*>(in->data());
+    if (p[0] < 0x80) {
+      *v = p[0];
+      in->remove_prefix(1);
+      return true;
+    }
+    if (p[1] < 0x80) {
+      *v = (p[0] & 0x7Fu) | (static_cast<uint64_t>(p[1]) << 7);
+      in->remove_prefix(2);
+      return true;
+    }
+  }
+  return GetVarint64(in, v);
+}
+}  // namespace
 
 absl::StatusOr<SegmentView> SegmentView::Parse(std::string value) {
   SegmentView v;
@@ -95,13 +116,16 @@ absl::StatusOr<IntColumn> SegmentView::Ints(uint32_t id) const {
   std::string_view bits = in.substr(0, bitmap);
   in.remove_prefix(bitmap);
   int64_t prev = 0;
-  for (size_t i = 0; i < rows_; ++i) {
-    if ((static_cast<uint8_t>(bits[i / 8]) & (1u << (i % 8))) == 0) continue;
-    uint64_t z;
-    if (!GetVarint64(&in, &z)) return Corrupt("int value");
-    prev += ZigZagDecode(z);
-    col.values[i] = prev;
-    col.present[i] = true;
+  for (size_t byte = 0; byte < bitmap; ++byte) {
+    for (unsigned b = static_cast<uint8_t>(bits[byte]); b != 0; b &= b - 1) {
+      size_t i = byte * 8 + static_cast<size_t>(std::countr_zero(b));
+      if (i >= rows_) return Corrupt("int bitmap");
+      uint64_t z;
+      if (!NextVarint(&in, &z)) return Corrupt("int value");
+      prev += ZigZagDecode(z);
+      col.values[i] = prev;
+      col.present[i] = true;
+    }
   }
   if (!in.empty()) return Corrupt("int trailing bytes");
   return col;
@@ -133,10 +157,11 @@ absl::StatusOr<StringColumn> SegmentView::Strings(uint32_t id) const {
   std::string_view in(raw);
   if (!GetDict(&in, &col.dict)) return Corrupt("dictionary");
   col.codes.resize(rows_);
+  const uint64_t ndict = col.dict.size();
   for (size_t i = 0; i < rows_; ++i) {
     uint64_t c;
-    if (!GetVarint64(&in, &c) || c > col.dict.size()) return Corrupt("dictionary code");
-    col.codes[i] = c == 0 ? kNullCode : static_cast<uint32_t>(c - 1);
+    if (!NextVarint(&in, &c) || c > ndict) return Corrupt("dictionary code");
+    col.codes[i] = static_cast<uint32_t>(c - 1);  // 0 (null) wraps to kNullCode
   }
   if (!in.empty()) return Corrupt("dictionary trailing bytes");
   return col;
@@ -157,11 +182,11 @@ absl::StatusOr<ListColumn> SegmentView::Lists(uint32_t id, std::vector<bool>* pr
   if (!GetDict(&in, &col.dict)) return Corrupt("list dictionary");
   for (size_t i = 0; i < rows_; ++i) {
     uint64_t n;
-    if (!GetVarint64(&in, &n) || n > in.size() + 1) return Corrupt("list count");
+    if (!NextVarint(&in, &n) || n > in.size() + 1) return Corrupt("list count");
     if (present != nullptr) (*present)[i] = n > 0;
     for (uint64_t k = 1; k < n; ++k) {
       uint64_t c;
-      if (!GetVarint64(&in, &c) || c >= col.dict.size()) return Corrupt("list code");
+      if (!NextVarint(&in, &c) || c >= col.dict.size()) return Corrupt("list code");
       col.codes.push_back(static_cast<uint32_t>(c));
     }
     col.offsets.push_back(static_cast<uint32_t>(col.codes.size()));
@@ -441,16 +466,6 @@ absl::StatusOr<Event> RowToEvent(const DecodedRows& d, size_t row, std::string_v
 // Picking rows: each column is decompressed once and walked only up to the last wanted row;
 // values are views into the decompressed bytes, which `keep` owns.
 namespace {
-// A varint with the one-byte case inline (most codes and lengths are small).
-inline bool NextVarint(std::string_view* in, uint64_t* v) {
-  if (!in->empty() && static_cast<uint8_t>((*in)[0]) < 0x80) {
-    *v = static_cast<uint8_t>((*in)[0]);
-    in->remove_prefix(1);
-    return true;
-  }
-  return GetVarint64(in, v);
-}
-
 bool ParseDictViews(std::string_view* in, std::vector<std::string_view>* dict) {
   uint64_t n;
   if (!NextVarint(in, &n) || n > in->size()) return false;

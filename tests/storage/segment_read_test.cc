@@ -28,8 +28,9 @@ struct Encoded {
 };
 
 // Random events (EventGenerator) whose bodies and unknown members (kept in the rest column)
-// are absent, empty or of random size, some larger than a whole chunk (256 KiB).
-Encoded MakeSegment(size_t rows, uint64_t seed) {
+// are absent, empty or of random size; about 1 in 70 of up to `big` bytes (a chunk closes at
+// 1 MiB).
+Encoded MakeSegment(size_t rows, uint64_t seed, size_t big = 1536 << 10) {
   EventGenerator gen(seed);
   std::mt19937_64 rng(seed);
   auto blob = [&](size_t max) {
@@ -43,9 +44,9 @@ Encoded MakeSegment(size_t rows, uint64_t seed) {
     Event e = gen.Next();
     const uint64_t k = rng() % 200;
     if (k < 2) {
-      e.request_object = "\"" + blob(300 << 10) + "\"";
+      e.request_object = "\"" + blob(big) + "\"";
     } else if (k < 3) {
-      e.unknown_fields = "\"big\":\"" + blob(400 << 10) + "\"";
+      e.unknown_fields = "\"big\":\"" + blob(big) + "\"";
     } else if (k < 30) {
       e.request_object.reset();
     } else if (k < 50) {
@@ -82,15 +83,16 @@ absl::StatusOr<DecodedRows> DecodeAll(const EncodedSegment& enc, const SegmentVi
   return rows;
 }
 
-// Every row read alone, all rows at once and a random subset equal the full decode and the
-// events that went in.
-void ExpectRowReadsMatch(const Encoded& s, uint64_t seed) {
+// Every row (or, unless `every_row_alone`, 1 in 50 and the last) read alone, all rows at once
+// and a random subset equal the full decode and the events that went in.
+void ExpectRowReadsMatch(const Encoded& s, uint64_t seed, bool every_row_alone = true) {
   ASSERT_OK_AND_ASSIGN(SegmentView view, SegmentView::Parse(s.enc.segment));
   ASSERT_OK_AND_ASSIGN(DecodedRows all, DecodeAll(s.enc, view));
   ASSERT_EQ(view.rows(), s.events.size());
   for (size_t r = 0; r < view.rows(); ++r) {
     ASSERT_OK_AND_ASSIGN(Event full, RowToEvent(all, r, "prod"));
     ASSERT_TRUE(full == s.events[r]) << "full decode, row " << r;
+    if (!every_row_alone && r % 50 != 0 && r + 1 != view.rows()) continue;
     const size_t one[] = {r};
     ASSERT_OK_AND_ASSIGN(std::vector<Event> got,
                          view.ReadRows(one, "prod", s.enc.request_bodies, s.enc.response_bodies));
@@ -133,13 +135,20 @@ uint64_t ChunkCount(std::string_view chunked) {
 }
 
 TEST(SegmentReadTest, ChunkedBlobRowsEqualFullDecode) {
-  // More rows than one chunk holds (4096), rows and bodies over a chunk's 256 KiB.
-  Encoded s = MakeSegment(4500, 7);
+  // Rows and bodies over a chunk's 1 MiB (each a chunk alone) between runs of small ones.
+  Encoded s = MakeSegment(2000, 7);
   ASSERT_FALSE(s.enc.request_bodies.empty());
   EXPECT_EQ(s.enc.request_bodies[0], '\x02');  // BodyBlock version 2
-  // 4500 rows with about 1 in 100 request bodies of up to 300 KiB: far more than 3 chunks.
-  EXPECT_GT(ChunkCount(std::string_view(s.enc.request_bodies).substr(1)), 3u);
-  ExpectRowReadsMatch(s, 1);
+  // About 20 request bodies of up to 1.5 MiB: each closes a chunk.
+  EXPECT_GT(ChunkCount(std::string_view(s.enc.request_bodies).substr(1)), 5u);
+  ExpectRowReadsMatch(s, 1, /*every_row_alone=*/true);
+}
+
+TEST(SegmentReadTest, ChunksCloseAtTheRowLimit) {
+  // More rows than one chunk holds (16,384), all small.
+  Encoded s = MakeSegment(17000, 9, /*big=*/300);
+  EXPECT_EQ(ChunkCount(std::string_view(s.enc.request_bodies).substr(1)), 2u);
+  ExpectRowReadsMatch(s, 3, /*every_row_alone=*/false);
 }
 
 TEST(SegmentReadTest, SmallSegmentsOfRandomSizes) {
@@ -296,7 +305,7 @@ std::string ToV1BodyBlock(std::string_view v2) {
 }
 
 TEST(SegmentReadTest, Version1SegmentsAndBodyBlocksStillRead) {
-  Encoded s = MakeSegment(800, 11);
+  Encoded s = MakeSegment(800, 11, /*big=*/300 << 10);
   Encoded old = s;
   old.enc.segment = ToV1Segment(s.enc.segment);
   old.enc.request_bodies = ToV1BodyBlock(s.enc.request_bodies);
@@ -306,7 +315,7 @@ TEST(SegmentReadTest, Version1SegmentsAndBodyBlocksStillRead) {
 }
 
 TEST(SegmentReadTest, CorruptChunksAreErrorsNotCrashes) {
-  Encoded s = MakeSegment(300, 13);
+  Encoded s = MakeSegment(300, 13, /*big=*/300 << 10);
   std::string future = s.enc.segment;
   future[0] = '\x03';
   EXPECT_THAT(SegmentView::Parse(future),
