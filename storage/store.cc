@@ -172,6 +172,16 @@ absl::Status EnvironmentImpl::OpenDb(const SharedResources& shared) {
         std::clamp<uint64_t>(shared.memory_budget_bytes / 16, 4ull << 20, 64ull << 20);
     // Segment columns and bodies are zstd-compressed already; the rest is small.
     cf.compression = (i == kSegments || i == kBodies) ? rocksdb::kNoCompression : rocksdb::kZSTD;
+    if (i == kAuditIds) {
+      // Index keys are small and alike: 16 KiB blocks and zstd level 9 where they settle make
+      // the index about a third smaller than 4 KiB blocks at level 3 (docs/benchmarks.md).
+      rocksdb::BlockBasedTableOptions index_table = table;
+      index_table.block_size = 16 << 10;
+      cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(index_table));
+      cf.bottommost_compression = rocksdb::kZSTD;
+      cf.bottommost_compression_opts.enabled = true;
+      cf.bottommost_compression_opts.level = 9;
+    }
     cfs.emplace_back(kCfNames[i], cf);
   }
   rocksdb::DB* raw = nullptr;
