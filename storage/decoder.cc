@@ -121,11 +121,22 @@ class EventReader {
   bool Timestamp(std::string_view field, const std::string& text, TimeMicros* out);
   bool ResponseCode(std::string_view raw, std::optional<int64_t>* code);
 
+  // "<prefix>.<key>" in *buffer, reused from event to event: field paths are only read in error
+  // messages, so they must not cost an allocation per field.
+  static std::string_view JoinPath(std::string* buffer, std::string_view prefix,
+                                   std::string_view key) {
+    buffer->assign(prefix);
+    buffer->push_back('.');
+    buffer->append(key);
+    return *buffer;
+  }
+
   const DecodeOptions& options_;
   od::parser parser_;
   od::parser sub_parser_;
   const char* buffer_end_ = nullptr;  // end of the padded input buffer
   std::string error_;
+  std::string user_path_, extra_path_, ref_path_, annotation_path_;  // JoinPath buffers
 };
 
 bool EventReader::String(od::value v, std::string_view field, std::string* out) {
@@ -225,15 +236,15 @@ bool EventReader::User(od::value v, std::string_view field, UserInfo* user) {
   for (auto f : obj) {
     std::string_view key;
     if (auto e = f.unescaped_key().get(key); e != simdjson::SUCCESS) return FailJson(e, field);
-    std::string k(key);
+    std::string_view k = key;  // valid while the document is (the parser's string buffer)
     od::value val;
     if (auto e = f.value().get(val); e != simdjson::SUCCESS) return FailJson(e, field);
     uint32_t bit = k == "username" ? 1 : k == "uid" ? 2 : k == "groups" ? 4 : k == "extra" ? 8 : 0;
     if (bit != 0) {
-      if (seen & bit) return Fail(absl::StrCat("duplicate key \"", Sv(field), ".", k, "\""));
+      if (seen & bit) return Fail(absl::StrCat("duplicate key \"", Sv(field), ".", Sv(k), "\""));
       seen |= bit;
     }
-    std::string path = absl::StrCat(Sv(field), ".", k);
+    std::string_view path = JoinPath(&user_path_, field, k);
     if (bit == 1) {
       if (!OptString(val, path, &user->username)) return false;
     } else if (bit == 2) {
@@ -245,7 +256,7 @@ bool EventReader::User(od::value v, std::string_view field, UserInfo* user) {
       od::object extra;
       if (auto e = val.get_object().get(extra); e != simdjson::SUCCESS) {
         return e == simdjson::INCORRECT_TYPE
-                   ? Fail(absl::StrCat("field ", path, ": expected an object"))
+                   ? Fail(absl::StrCat("field ", Sv(path), ": expected an object"))
                    : FailJson(e, path);
       }
       user->extra.emplace();
@@ -255,13 +266,13 @@ bool EventReader::User(od::value v, std::string_view field, UserInfo* user) {
         std::string ekey(ek);
         for (const auto& [existing, unused] : *user->extra) {
           if (existing == ekey) {
-            return Fail(absl::StrCat("duplicate key \"", path, ".", ekey, "\""));
+            return Fail(absl::StrCat("duplicate key \"", Sv(path), ".", ekey, "\""));
           }
         }
         od::value ev;
         if (auto e = ef.value().get(ev); e != simdjson::SUCCESS) return FailJson(e, path);
         std::vector<std::string> values;
-        if (!StringList(ev, absl::StrCat(path, ".", ekey), &values)) return false;
+        if (!StringList(ev, JoinPath(&extra_path_, path, ekey), &values)) return false;
         user->extra->emplace_back(std::move(ekey), std::move(values));
       }
     } else {
@@ -284,7 +295,7 @@ bool EventReader::ObjRef(od::value v, ObjectRef* ref) {
     if (auto e = f.unescaped_key().get(key); e != simdjson::SUCCESS) {
       return FailJson(e, "objectRef");
     }
-    std::string k(key);
+    std::string_view k = key;
     od::value val;
     if (auto e = f.value().get(val); e != simdjson::SUCCESS) return FailJson(e, "objectRef");
     std::optional<std::string>* target = nullptr;
@@ -310,9 +321,9 @@ bool EventReader::ObjRef(od::value v, ObjectRef* ref) {
       if (!AppendUnknown(k, val, 2, &unknown_keys, &ref->unknown_fields)) return false;
       continue;
     }
-    if (seen & bit) return Fail(absl::StrCat("duplicate key \"objectRef.", k, "\""));
+    if (seen & bit) return Fail(absl::StrCat("duplicate key \"objectRef.", Sv(k), "\""));
     seen |= bit;
-    if (!OptString(val, absl::StrCat("objectRef.", k), target)) return false;
+    if (!OptString(val, JoinPath(&ref_path_, "objectRef", k), target)) return false;
   }
   return true;
 }
@@ -335,7 +346,7 @@ bool EventReader::Annotations(od::value v, std::vector<std::pair<std::string, st
     od::value val;
     if (auto e = f.value().get(val); e != simdjson::SUCCESS) return FailJson(e, "annotations");
     std::string s;
-    if (!String(val, absl::StrCat("annotations.", k), &s)) return false;
+    if (!String(val, JoinPath(&annotation_path_, "annotations", k), &s)) return false;
     out->emplace_back(std::move(k), std::move(s));
   }
   return true;
