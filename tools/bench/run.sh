@@ -292,6 +292,7 @@ if [[ "$WEBHOOK" -eq 1 ]]; then
       grep -o '[0-9]\+' | head -1 || true)
     WEBHOOK_NOTE="${WEBHOOK_COUNT:-?} events stored, $WEBHOOK_RETRIES retries, $WEBHOOK_FAILURES failed batches"
     stop_kqd
+    rm -f "$WORK/batches.jsonl"  # as large as the corpus
     WEBHOOK_BYTES=$(bytes_of "$WORK/kqd")
   else
     WEBHOOK=0
