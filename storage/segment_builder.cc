@@ -66,7 +66,7 @@ class Arena {
 
  private:
   static constexpr size_t kBlockBytes = 64 << 10;
-  static constexpr size_t kKeptBlocks = 4;
+  static constexpr size_t kKeptBlocks = 1;
   std::vector<std::unique_ptr<char[]>> blocks_, large_;
   size_t current_ = 0;  // the block being filled, when blocks_ is not empty
   size_t used_ = 0;     // bytes used in blocks_[current_]
