@@ -23,8 +23,11 @@ struct Sample {
   uint64_t events_7d = 0;
   uint64_t json_bytes = 0;
   uint64_t body_bytes = 0;
-  uint64_t sampled = 0;             // events of the compression sample
-  uint64_t sampled_warm_bytes = 0;  // their JSON without bodies
+  // The compression sample: the first events of the latest complete day, without bodies, as
+  // JSON lines (what that day's archive part would hold).
+  TimeMicros sample_day = INT64_MIN;
+  uint64_t sampled = 0;
+  std::string sample_lines;
 };
 
 // Events and bytes of one tier, for a bytes-per-event figure.
@@ -33,6 +36,11 @@ struct Measured {
   uint64_t bytes = 0;
   double PerEvent() const { return events > 0 ? static_cast<double>(bytes) / events : 0; }
 };
+
+// The UTC midnight at or before `t`.
+TimeMicros DayFloor(TimeMicros t) {
+  return t - ((t % kMicrosPerDay) + kMicrosPerDay) % kMicrosPerDay;
+}
 
 double Days(TimeMicros t) { return static_cast<double>(t) / kMicrosPerDay; }
 
@@ -140,12 +148,20 @@ absl::StatusOr<CostReport> BuildCostReport(const EnvironmentRetention& policy,
       }
     }
   }
-  // The last week: rates, body share, and the compression sample (bodies dropped).
-  bool archives = false;
-  for (const TierAges& a : policy.AllAges()) archives = archives || a.archive.has_value();
-  const bool need_sample = env_archive.events == 0 && archives;
+  // The last week: rates, body share, and, for namespaces that archive but have nothing
+  // archived yet, the compression sample.
   std::map<std::string, Sample> samples;
-  std::string sample_lines;
+  std::map<std::string, bool> wants_sample;
+  auto sampled_ns = [&](const std::string& ns) {
+    auto it = wants_sample.find(ns);
+    if (it == wants_sample.end()) {
+      auto found = by_ns.find(ns);
+      bool archived = found != by_ns.end() && found->second.archive_events > 0;
+      it = wants_sample.emplace(ns, !archived && policy.ForNamespace(ns).archive).first;
+    }
+    return it->second;
+  };
+  const TimeMicros today = DayFloor(report.now);
   storage::Decoder decoder;
   storage::ScanRange range;
   range.from = report.now - 7 * kMicrosPerDay;
@@ -155,7 +171,9 @@ absl::StatusOr<CostReport> BuildCostReport(const EnvironmentRetention& policy,
   KQ_RETURN_IF_ERROR(reader->Scan(
       range,
       [&](const storage::EventBatch& batch) -> absl::StatusOr<bool> {
-        Sample& s = samples[std::string(batch.ns())];
+        const std::string ns(batch.ns());
+        Sample& s = samples[ns];
+        const bool sample = sampled_ns(ns);
         const storage::IntColumn& time = batch.Ints(storage::Column::kTime);
         for (size_t row = 0; row < batch.num_rows(); ++row) {
           TimeMicros t = time.values[row];
@@ -167,23 +185,22 @@ absl::StatusOr<CostReport> BuildCostReport(const EnvironmentRetention& policy,
           KQ_ASSIGN_OR_RETURN(std::string resp, batch.ResponseObject(row));
           s.json_bytes += json.size();
           s.body_bytes += req.size() + resp.size();
-          if (need_sample && report.sample_events < kCostSampleEvents) {
+          TimeMicros day = DayFloor(t);
+          if (!sample || day >= today || day < s.sample_day) continue;
+          if (day > s.sample_day) {
+            s.sample_day = day;
+            s.sampled = 0;
+            s.sample_lines.clear();
+          }
+          if (s.sampled < kCostSampleEvents) {
             KQ_ASSIGN_OR_RETURN(std::string warm, WarmJson(decoder, json));
-            absl::StrAppend(&sample_lines, warm, "\n");
-            ++report.sample_events;
+            absl::StrAppend(&s.sample_lines, warm, "\n");
             ++s.sampled;
-            s.sampled_warm_bytes += warm.size();
           }
         }
         return true;
       },
       &scan_stats));
-  double sample_ratio = 0;  // zstd bytes / JSON bytes of the sample
-  if (report.sample_events > 0) {
-    report.sample_json_bytes = sample_lines.size();
-    KQ_ASSIGN_OR_RETURN(report.sample_zstd_bytes, ZstdBytes(sample_lines));
-    sample_ratio = static_cast<double>(report.sample_zstd_bytes) / report.sample_json_bytes;
-  }
   for (const auto& [ns, s] : samples) by_ns[ns];
   for (auto& [ns, c] : by_ns) {
     c.ns = ns;
@@ -206,21 +223,22 @@ absl::StatusOr<CostReport> BuildCostReport(const EnvironmentRetention& policy,
       c.warm_basis =
           absl::StrFormat("no warm data: hot size x (1 - body share %.2f)", c.body_share);
     }
-    const bool archive_measured = Pick(archived, env_archive, "estimated from ", "archived events",
-                                       &c.archive_bytes_per_event, &c.archive_basis);
-    if (!archive_measured && report.sample_events > 0 && s.events_7d > 0) {
-      // The namespace's JSON without bodies (measured on its sampled events, else its JSON
-      // less its bodies), compressed as the sample was.
-      double warm_json =
-          s.sampled > 0 ? static_cast<double>(s.sampled_warm_bytes) / s.sampled
-                        : static_cast<double>(s.json_bytes - std::min(s.body_bytes, s.json_bytes)) /
-                              s.events_7d;
-      c.archive_bytes_per_event = warm_json * sample_ratio;
+    // Sampled only when the namespace has nothing archived: its own sample comes before the
+    // environment's archive, whose parts may be of another size.
+    if (s.sampled > 0) {
+      // That day's part, as the archive writer would write it.
+      KQ_ASSIGN_OR_RETURN(uint64_t zstd_bytes, ZstdBytes(s.sample_lines));
+      report.sample_events += s.sampled;
+      report.sample_json_bytes += s.sample_lines.size();
+      report.sample_zstd_bytes += zstd_bytes;
+      c.archive_bytes_per_event = static_cast<double>(zstd_bytes) / s.sampled;
       c.archive_basis = absl::StrFormat(
-          "no archive yet: %.0f B of JSON without bodies x zstd ratio %.3f (measured on %s "
-          "recent events)",
-          warm_json, sample_ratio, Thousands(report.sample_events));
-    } else if (!archive_measured) {
+          "no archive yet: %s events of %s without bodies, compressed as one part (zstd ratio "
+          "%.3f)",
+          Thousands(s.sampled), FormatTimestamp(s.sample_day).substr(0, 10),
+          static_cast<double>(zstd_bytes) / s.sample_lines.size());
+    } else if (!Pick(archived, env_archive, "estimated from ", "archived events",
+                     &c.archive_bytes_per_event, &c.archive_basis)) {
       c.archive_basis = "no data";
     }
     if (!c.ages.archive) c.archive_basis = "no archive";

@@ -14,10 +14,11 @@
 //   hot      the namespace's hot tier on disk; else the environment's; else JSON bytes at ingest
 //   warm     the namespace's warm tier on disk; else the environment's; else the hot figure
 //            times (1 - body share)
-//   archive  the namespace's archived parts (manifest bytes / events); else the environment's;
-//            else a measured compression: up to kCostSampleEvents recent events, bodies dropped
-//            as the warm tier does, as JSON lines through zstd at the archive's level (the way
-//            the archive writer encodes a part), scaled to the namespace's JSON size
+//   archive  the namespace's archived parts (manifest bytes / events); else, with nothing of
+//            it archived yet, its latest complete day of the last week (at most
+//            kCostSampleEvents events), bodies dropped as the warm tier does, as JSON lines
+//            through zstd at the archive's level: the part the archive writer would write for
+//            that day; else the environment's archived parts
 // Estimates, not promises: a changed traffic mix changes them. Reads a store snapshot and the
 // manifests; thread-compatible.
 #ifndef KQ_RETENTION_REPORT_H_
@@ -34,8 +35,8 @@
 
 namespace kq::retention {
 
-// Recent events compressed to measure the archive's size when nothing is archived yet.
-inline constexpr uint64_t kCostSampleEvents = 5000;
+// Events per namespace compressed to measure its archive's size when nothing is archived yet.
+inline constexpr uint64_t kCostSampleEvents = 2000;
 
 struct NamespaceCost {
   std::string ns;
@@ -58,8 +59,8 @@ struct CostReport {
   TimeMicros now = 0;
   std::vector<NamespaceCost> namespaces;  // sorted by name; "" = cluster-scoped
   NamespaceCost total;                    // sums (rates and steady state included)
-  // The compression sample (archive estimates without archived events): events and their
-  // JSON bytes (bodies dropped) in and zstd bytes out. 0 when no namespace needed it.
+  // The compression samples (namespaces with nothing archived), summed: events and their JSON
+  // bytes (bodies dropped) in, zstd bytes out. 0 when no namespace needed one.
   uint64_t sample_events = 0, sample_json_bytes = 0, sample_zstd_bytes = 0;
 };
 

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -91,7 +92,26 @@ class CostReportTest : public ::testing::Test {
     return {bytes, events};
   }
 
+  // The part the zstd CLI makes of `ns`'s recent events of `day`, bodies dropped.
+  double CliPartBytes(const std::string& ns, TimeMicros day) {
+    std::string lines;
+    for (storage::Event e : recent_) {
+      if (e.Namespace() != ns || e.request_received_time < day ||
+          e.request_received_time >= day + kDay) {
+        continue;
+      }
+      e.request_object.reset();
+      e.response_object.reset();
+      absl::StrAppend(&lines, storage::EventToJson(e), "\n");
+    }
+    std::string path = dir_.Sub(absl::StrCat("part-", ns, "-", day, ".jsonl"));
+    std::ofstream(path) << lines;
+    json_bytes_[ns] = lines.size();
+    return static_cast<double>(ZstdCliBytes(path));
+  }
+
   kq::testing::TempDir dir_;
+  std::map<std::string, uint64_t> json_bytes_;  // of the last CliPartBytes per namespace
   FakeClock clock_{kD0 + 7 * kDay};
   std::unique_ptr<storage::Store> store_;
   storage::Environment* prod_ = nullptr;
@@ -100,9 +120,11 @@ class CostReportTest : public ::testing::Test {
 };
 
 TEST_F(CostReportTest, EachTierFromWhatItReallyCosts) {
-  // 20 warm events of "a" a month back (bodies dropped), and 4 archived events of "a".
+  // A month back (bodies dropped): 20 warm events of "a", 2 of "c" (none since). And 4 archived
+  // events of "a".
   std::vector<storage::Event> old;
   for (int i = 0; i < 20; ++i) old.push_back(MakeEvent("a", kD0 - 30 * kDay + i, i));
+  for (int i = 0; i < 2; ++i) old.push_back(MakeEvent("c", kD0 - 30 * kDay + i, i));
   ASSERT_OK(prod_->Append(old, nullptr));
   ASSERT_OK(prod_->Flush());
   ASSERT_OK(prod_->DropBodies(kD0 - 30 * kDay, kD0 - 29 * kDay, {}));
@@ -119,22 +141,26 @@ TEST_F(CostReportTest, EachTierFromWhatItReallyCosts) {
   auto [hot_a, hot_a_events] = Disk("hot", "a");
   auto [hot_b, hot_b_events] = Disk("hot", "b");
   auto [warm_a, warm_a_events] = Disk("warm", "a");
+  auto [warm_c, warm_c_events] = Disk("warm", "c");
   ASSERT_EQ(hot_a_events, 70u);
   ASSERT_EQ(hot_b_events, 3u);
   ASSERT_EQ(warm_a_events, 20u);
+  ASSERT_EQ(warm_c_events, 2u);
+  const double part_b = CliPartBytes("b", kD0 + 6 * kDay);
 
   ASSERT_OK_AND_ASSIGN(CostReport r,
                        BuildCostReport(*config_.Find("prod"), prod_, dir_.Sub("archive"), &clock_));
-  ASSERT_EQ(r.namespaces.size(), 2u);
+  ASSERT_EQ(r.namespaces.size(), 3u);
   const NamespaceCost& a = r.namespaces[0];
   const NamespaceCost& b = r.namespaces[1];
+  const NamespaceCost& c = r.namespaces[2];
   EXPECT_EQ(a.ns, "a");
   EXPECT_DOUBLE_EQ(a.events_per_day_7d, 10);
   EXPECT_DOUBLE_EQ(a.events_per_day_1d, 10);
   EXPECT_DOUBLE_EQ(b.events_per_day_7d, 3.0 / 7);
   EXPECT_EQ(a.archive_events, 4u);
   EXPECT_EQ(a.archive_bytes, static_cast<uint64_t>(part_bytes));
-  EXPECT_EQ(r.sample_events, 0u);  // archived events exist: no sample needed
+  EXPECT_EQ(r.sample_events, 3u);  // "b"'s last full day; "a" has archived parts
 
   // prod: hot 7d, warm until 90d, archive until 400d. "a" at 10 events a day:
   //   hot     10 * 7 * (hot_a / 70)                     = hot_a
@@ -145,11 +171,18 @@ TEST_F(CostReportTest, EachTierFromWhatItReallyCosts) {
   EXPECT_NEAR(a.steady_archive_bytes, 10.0 * 310 * part_bytes / 4, 1);
   EXPECT_EQ(a.archive_basis, "estimated from 4 archived events");
   EXPECT_EQ(a.warm_basis, "measured over 20 warm events on disk");
-  // "b" has only hot data of its own: warm and archive come from the environment's ("a"'s).
+  // "b" has only hot data: warm comes from the environment's ("a" and "c"), the archive from
+  // its own last full day compressed as a part.
   EXPECT_NEAR(b.steady_hot_bytes, 3.0 / 7 * 7 * hot_b / 3, 1);
-  EXPECT_NEAR(b.steady_warm_bytes, 3.0 / 7 * 83 * warm_a / 20, 1);
-  EXPECT_NEAR(b.steady_archive_bytes, 3.0 / 7 * 310 * part_bytes / 4, 1);
-  EXPECT_EQ(b.archive_basis, "estimated from the environment's 4 archived events");
+  EXPECT_NEAR(b.steady_warm_bytes, 3.0 / 7 * 83 * (warm_a + warm_c) / 22, 1);
+  // Within the few bytes a streaming frame differs from the CLI's (3 B/event over 3 events).
+  EXPECT_NEAR(b.steady_archive_bytes, 3.0 / 7 * 310 * part_b / 3, 3.0 / 7 * 310 * 3);
+  EXPECT_EQ(b.warm_basis, "measured over the environment's 22 warm events on disk");
+  EXPECT_THAT(b.archive_basis, HasSubstr("no archive yet: 3 events of 2024-01-07"));
+  // "c": nothing recent to sample, nothing archived: the environment's archive.
+  EXPECT_DOUBLE_EQ(c.archive_bytes_per_event, part_bytes / 4);
+  EXPECT_EQ(c.archive_basis, "estimated from the environment's 4 archived events");
+  EXPECT_EQ(c.steady_archive_bytes, 0u);  // no traffic in the last week
 
   std::string text = FormatCostReport(r);
   EXPECT_THAT(text, HasSubstr(absl::StrFormat("    archive  %.0f B/event, estimated from 4 "
@@ -167,40 +200,29 @@ TEST_F(CostReportTest, EachTierFromWhatItReallyCosts) {
   EXPECT_EQ(dev.namespaces[0].archive_basis, "no archive");
 }
 
-TEST_F(CostReportTest, WithoutAnArchiveTheArchiveIsAMeasuredCompression) {
-  // The 73 recent events without bodies, as JSON lines, compressed by the zstd CLI.
-  std::string lines;
-  uint64_t warm_json_a = 0, events_a = 0;
-  for (storage::Event e : recent_) {
-    e.request_object.reset();
-    e.response_object.reset();
-    std::string json = storage::EventToJson(e);
-    absl::StrAppend(&lines, json, "\n");
-    if (e.Namespace() == "a") {
-      warm_json_a += json.size();
-      ++events_a;
-    }
+TEST_F(CostReportTest, WithoutAnArchiveEachNamespaceCompressesItsLastFullDay) {
+  // The part each namespace's latest complete day (D0+6; now is D0+7) would make.
+  std::map<std::string, double> zstd_bytes;
+  for (std::string ns : {"a", "b"}) {
+    zstd_bytes[ns] = CliPartBytes(ns, kD0 + 6 * kDay);
+    ASSERT_GT(zstd_bytes[ns], 0) << ns;
   }
-  std::string path = dir_.Sub("sample.jsonl");
-  std::ofstream(path) << lines;
-  const double zstd_bytes = static_cast<double>(ZstdCliBytes(path));
-  ASSERT_GT(zstd_bytes, 0);
-  const double ratio = zstd_bytes / static_cast<double>(lines.size());
 
   ASSERT_OK_AND_ASSIGN(CostReport r,
                        BuildCostReport(*config_.Find("prod"), prod_, dir_.Sub("archive"), &clock_));
-  EXPECT_EQ(r.sample_events, 73u);
-  EXPECT_EQ(r.sample_json_bytes, lines.size());
-  // The same frame but for the content-size field the CLI writes and a streaming writer not.
-  EXPECT_NEAR(static_cast<double>(r.sample_zstd_bytes), zstd_bytes, 8);
+  EXPECT_EQ(r.sample_events, 13u);  // 10 of "a", 3 of "b"
+  EXPECT_EQ(r.sample_json_bytes, json_bytes_["a"] + json_bytes_["b"]);
+  // The same frames but for the content-size field the CLI writes and a streaming writer not.
+  EXPECT_NEAR(static_cast<double>(r.sample_zstd_bytes), zstd_bytes["a"] + zstd_bytes["b"], 16);
   const NamespaceCost& a = r.namespaces[0];
-  double per_event = static_cast<double>(warm_json_a) / events_a * ratio;
-  EXPECT_NEAR(a.archive_bytes_per_event, per_event, per_event * 0.01);
-  EXPECT_NEAR(a.steady_archive_bytes, 10.0 * 310 * per_event, 10.0 * 310 * per_event * 0.01);
-  // Compressed, the archive is far smaller than the events' JSON (the old estimate).
-  EXPECT_LT(a.archive_bytes_per_event, 0.5 * static_cast<double>(warm_json_a) / events_a);
-  EXPECT_THAT(a.archive_basis, HasSubstr("no archive yet"));
-  EXPECT_THAT(a.archive_basis, HasSubstr("measured on 73 recent events"));
+  const NamespaceCost& b = r.namespaces[1];
+  EXPECT_NEAR(a.archive_bytes_per_event, zstd_bytes["a"] / 10, 1);
+  EXPECT_NEAR(b.archive_bytes_per_event, zstd_bytes["b"] / 3, 3);
+  EXPECT_NEAR(a.steady_archive_bytes, 10.0 * 310 * zstd_bytes["a"] / 10, 310 * 10.0);
+  // Compressed, the archive is smaller than the events' JSON (what the old estimate counted).
+  EXPECT_LT(a.archive_bytes_per_event, static_cast<double>(json_bytes_["a"]) / 10);
+  EXPECT_THAT(a.archive_basis, HasSubstr("no archive yet: 10 events of 2024-01-07"));
+  EXPECT_THAT(b.archive_basis, HasSubstr("no archive yet: 3 events of 2024-01-07"));
   // No warm data anywhere: warm is the hot size without the body share.
   auto [hot_a, hot_a_events] = Disk("hot", "a");
   EXPECT_NEAR(a.warm_bytes_per_event, hot_a / 70.0 * (1 - a.body_share), 1e-6);
