@@ -12,7 +12,7 @@
 #include "common/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/gen/mini_json.h"
+#include "tests/testing/json_value.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tools/gen/scenarios.h"
@@ -20,7 +20,7 @@
 namespace kq::gen {
 namespace {
 
-using ::kq::testing::Json;
+using ::kq::testing::JsonValue;
 using ::kq::testing::ParseJson;
 using ::testing::HasSubstr;
 
@@ -44,8 +44,8 @@ std::vector<std::string> Lines(const std::string& text) {
 
 // The audit policy the generator is meant to follow, written from the brief and
 // reference/k8s-audit.md rather than from the generator's code.
-std::string_view ExpectedLevel(const Json& event) {
-  const Json* ref = event.Get("objectRef");
+std::string_view ExpectedLevel(const JsonValue& event) {
+  const JsonValue* ref = event.Find("objectRef");
   if (ref == nullptr) return "Metadata";
   const std::string_view resource = ref->Str("resource");
   const std::string_view sub = ref->Str("subresource");
@@ -87,10 +87,10 @@ const std::vector<std::string_view> kRefOrder = {
 const std::vector<std::string_view> kUserOrder = {"username", "uid", "groups", "extra"};
 
 // Keys of `object` must appear in `order`'s order and be known.
-void ExpectKeyOrder(const Json& object, const std::vector<std::string_view>& order,
+void ExpectKeyOrder(const JsonValue& object, const std::vector<std::string_view>& order,
                     std::string_view what) {
   size_t next = 0;
-  for (const auto& [key, value] : object.fields) {
+  for (const auto& [key, value] : object.members) {
     auto it = std::find(order.begin() + static_cast<ptrdiff_t>(next), order.end(), key);
     ASSERT_NE(it, order.end()) << what << ": key \"" << key << "\" unknown or out of order";
     next = static_cast<size_t>(it - order.begin()) + 1;
@@ -212,21 +212,21 @@ TEST(GeneratorTest, EventListBatchesHoldTheSameEventsWithoutTypeMeta) {
   const size_t sizes[] = {400, 400, 200};
   size_t index = 0;
   for (size_t b = 0; b < lists.size(); ++b) {
-    std::optional<Json> list = ParseJson(lists[b]);
-    ASSERT_TRUE(list.has_value()) << "batch " << b << " is not JSON";
-    ASSERT_EQ(list->fields.size(), 4u);
-    EXPECT_EQ(list->fields[0].first, "kind");
+    absl::StatusOr<JsonValue> list = ParseJson(lists[b]);
+    ASSERT_TRUE(list.ok()) << "batch " << b << " is not JSON";
+    ASSERT_EQ(list->members.size(), 4u);
+    EXPECT_EQ(list->members[0].first, "kind");
     EXPECT_EQ(list->Str("kind"), "EventList");
     EXPECT_EQ(list->Str("apiVersion"), "audit.k8s.io/v1");
-    ASSERT_NE(list->Get("metadata"), nullptr);
-    EXPECT_TRUE(list->Get("metadata")->fields.empty());
-    const Json* items = list->Get("items");
+    ASSERT_NE(list->Find("metadata"), nullptr);
+    EXPECT_TRUE(list->Find("metadata")->members.empty());
+    const JsonValue* items = list->Find("items");
     ASSERT_NE(items, nullptr);
     ASSERT_EQ(items->items.size(), sizes[b]);
-    for (const Json& item : items->items) {
-      EXPECT_EQ(item.Get("kind"), nullptr);
-      EXPECT_EQ(item.Get("apiVersion"), nullptr);
-      EXPECT_EQ(item.fields[0].first, "level");
+    for (const JsonValue& item : items->items) {
+      EXPECT_EQ(item.Find("kind"), nullptr);
+      EXPECT_EQ(item.Find("apiVersion"), nullptr);
+      EXPECT_EQ(item.members[0].first, "level");
     }
     // Byte for byte, the items are the JSON-lines events without kind/apiVersion.
     std::string expected =
@@ -256,11 +256,11 @@ class GeneratedSample : public ::testing::Test {
     options.rate = kRate;
     options.start = kDefaultStart;
     raw_ = new std::vector<std::string>(Lines(GenerateAll(options)));
-    events_ = new std::vector<Json>();
+    events_ = new std::vector<JsonValue>();
     events_->reserve(raw_->size());
     for (const std::string& line : *raw_) {
-      std::optional<Json> event = ParseJson(line);
-      if (!event.has_value()) {
+      absl::StatusOr<JsonValue> event = ParseJson(line);
+      if (!event.ok()) {
         ADD_FAILURE() << "not JSON: " << line.substr(0, 300);
         continue;
       }
@@ -273,10 +273,10 @@ class GeneratedSample : public ::testing::Test {
   }
 
   static std::vector<std::string>* raw_;
-  static std::vector<Json>* events_;
+  static std::vector<JsonValue>* events_;
 };
 std::vector<std::string>* GeneratedSample::raw_ = nullptr;
-std::vector<Json>* GeneratedSample::events_ = nullptr;
+std::vector<JsonValue>* GeneratedSample::events_ = nullptr;
 
 TEST_F(GeneratedSample, EveryLineIsAnEventWithTheRequiredFieldsInGoOrder) {
   ASSERT_EQ(raw_->size(), kEvents);
@@ -285,7 +285,7 @@ TEST_F(GeneratedSample, EveryLineIsAnEventWithTheRequiredFieldsInGoOrder) {
   const std::set<std::string_view> stages = {"RequestReceived", "ResponseStarted",
                                              "ResponseComplete"};
   for (size_t i = 0; i < events_->size(); ++i) {
-    const Json& e = (*events_)[i];
+    const JsonValue& e = (*events_)[i];
     SCOPED_TRACE(raw_->at(i).substr(0, 400));
     ExpectKeyOrder(e, kEventOrder, "event");
     EXPECT_EQ(e.Str("kind"), "Event");
@@ -298,14 +298,14 @@ TEST_F(GeneratedSample, EveryLineIsAnEventWithTheRequiredFieldsInGoOrder) {
     EXPECT_EQ(id.find_first_not_of("0123456789abcdef-"), std::string_view::npos);
     EXPECT_EQ(e.Str("requestURI").substr(0, 1), "/");
     EXPECT_FALSE(e.Str("verb").empty());
-    const Json* user = e.Get("user");
+    const JsonValue* user = e.Find("user");
     ASSERT_NE(user, nullptr);
     ExpectKeyOrder(*user, kUserOrder, "user");
     EXPECT_FALSE(user->Str("username").empty());
-    const Json* ips = e.Get("sourceIPs");
+    const JsonValue* ips = e.Find("sourceIPs");
     ASSERT_NE(ips, nullptr);
     ASSERT_FALSE(ips->items.empty());
-    if (const Json* ref = e.Get("objectRef")) {
+    if (const JsonValue* ref = e.Find("objectRef")) {
       ExpectKeyOrder(*ref, kRefOrder, "objectRef");
       EXPECT_FALSE(ref->Str("resource").empty());
       EXPECT_FALSE(ref->Str("apiVersion").empty());
@@ -316,25 +316,25 @@ TEST_F(GeneratedSample, EveryLineIsAnEventWithTheRequiredFieldsInGoOrder) {
     EXPECT_TRUE(IsMicroTime(at)) << at;
     EXPECT_LE(received, at);  // same width, so text order is time order
     const bool rr = e.Str("stage") == "RequestReceived";
-    const Json* status = e.Get("responseStatus");
+    const JsonValue* status = e.Find("responseStatus");
     if (rr) {
       EXPECT_EQ(status, nullptr);
-      EXPECT_EQ(e.Get("annotations"), nullptr);
+      EXPECT_EQ(e.Find("annotations"), nullptr);
       EXPECT_EQ(received, at);
     } else {
       ASSERT_NE(status, nullptr);
-      ASSERT_FALSE(status->fields.empty());
-      EXPECT_EQ(status->fields.front().first, "metadata");
-      EXPECT_TRUE(status->fields.front().second.fields.empty());
-      EXPECT_EQ(status->fields.back().first, "code");
-      const Json* annotations = e.Get("annotations");
+      ASSERT_FALSE(status->members.empty());
+      EXPECT_EQ(status->members.front().first, "metadata");
+      EXPECT_TRUE(status->members.front().second.members.empty());
+      EXPECT_EQ(status->members.back().first, "code");
+      const JsonValue* annotations = e.Find("annotations");
       ASSERT_NE(annotations, nullptr);
       const std::string_view decision = annotations->Str("authorization.k8s.io/decision");
       EXPECT_TRUE(decision == "allow" || decision == "forbid") << decision;
-      EXPECT_NE(annotations->Get("authorization.k8s.io/reason"), nullptr);
-      EXPECT_EQ(decision == "forbid", status->Get("code")->number == 403);
+      EXPECT_NE(annotations->Find("authorization.k8s.io/reason"), nullptr);
+      EXPECT_EQ(decision == "forbid", status->Find("code")->number == 403);
       // Go writes map keys sorted.
-      EXPECT_TRUE(std::is_sorted(annotations->fields.begin(), annotations->fields.end(),
+      EXPECT_TRUE(std::is_sorted(annotations->members.begin(), annotations->members.end(),
                                  [](const auto& a, const auto& b) { return a.first < b.first; }));
     }
   }
@@ -354,7 +354,7 @@ TEST_F(GeneratedSample, RawTextIsEscapedLikeGo) {
 
 TEST_F(GeneratedSample, EventsComeOutInStageTimestampOrderAtTheConfiguredRate) {
   std::string_view previous;
-  for (const Json& e : *events_) {
+  for (const JsonValue& e : *events_) {
     ASSERT_LE(previous, e.Str("stageTimestamp"));
     previous = e.Str("stageTimestamp");
   }
@@ -371,27 +371,27 @@ TEST_F(GeneratedSample, LevelsAndBodiesFollowThePolicy) {
   uint64_t with_request_body = 0;
   uint64_t with_response_body = 0;
   for (size_t i = 0; i < events_->size(); ++i) {
-    const Json& e = (*events_)[i];
+    const JsonValue& e = (*events_)[i];
     SCOPED_TRACE(raw_->at(i).substr(0, 400));
     const std::string_view level = e.Str("level");
     ASSERT_EQ(level, ExpectedLevel(e));
     const bool complete = e.Str("stage") == "ResponseComplete";
-    if (e.Get("requestObject") != nullptr) {
+    if (e.Find("requestObject") != nullptr) {
       ++with_request_body;
       EXPECT_TRUE(complete);
       EXPECT_NE(level, "Metadata");
     }
-    if (e.Get("responseObject") != nullptr) {
+    if (e.Find("responseObject") != nullptr) {
       ++with_response_body;
       EXPECT_TRUE(complete);
       EXPECT_EQ(level, "RequestResponse");
     }
     // Writes of pods and deployments that the apiserver accepted carry both bodies (a denied
     // request never reaches the handler that records them).
-    const Json* status = e.Get("responseStatus");
-    if (complete && level == "RequestResponse" && status->Get("code")->number < 400) {
-      EXPECT_NE(e.Get("requestObject"), nullptr);
-      EXPECT_NE(e.Get("responseObject"), nullptr);
+    const JsonValue* status = e.Find("responseStatus");
+    if (complete && level == "RequestResponse" && status->Find("code")->number < 400) {
+      EXPECT_NE(e.Find("requestObject"), nullptr);
+      EXPECT_NE(e.Find("responseObject"), nullptr);
     }
   }
   EXPECT_GT(with_request_body, kEvents / 20);
@@ -399,12 +399,12 @@ TEST_F(GeneratedSample, LevelsAndBodiesFollowThePolicy) {
 }
 
 TEST_F(GeneratedSample, StagesMatchWhatTheApiserverEmits) {
-  std::map<std::string_view, std::vector<const Json*>> by_id;
-  for (const Json& e : *events_) by_id[e.Str("auditID")].push_back(&e);
+  std::map<std::string_view, std::vector<const JsonValue*>> by_id;
+  for (const JsonValue& e : *events_) by_id[e.Str("auditID")].push_back(&e);
   uint64_t exec_started = 0;
   for (const auto& [id, stages] : by_id) {
     std::set<std::string_view> seen;
-    for (const Json* e : stages) {
+    for (const JsonValue* e : stages) {
       EXPECT_TRUE(seen.insert(e->Str("stage")).second) << "duplicate stage for " << id;
       EXPECT_EQ(e->Str("requestReceivedTimestamp"),
                 stages.front()->Str("requestReceivedTimestamp"));
@@ -412,13 +412,13 @@ TEST_F(GeneratedSample, StagesMatchWhatTheApiserverEmits) {
       EXPECT_EQ(e->Str("verb"), stages.front()->Str("verb"));
       if (e->Str("stage") != "ResponseStarted") continue;
       // Only long-running requests: watch, and the connect subresources.
-      const Json* ref = e->Get("objectRef");
+      const JsonValue* ref = e->Find("objectRef");
       const std::string_view sub = ref != nullptr ? ref->Str("subresource") : "";
       EXPECT_TRUE(e->Str("verb") == "watch" || sub == "exec" || sub == "log")
           << e->Str("verb") << " " << sub;
       if (sub == "exec") {
         ++exec_started;
-        EXPECT_EQ(e->Get("responseStatus")->Get("code")->number, 101);
+        EXPECT_EQ(e->Find("responseStatus")->Find("code")->number, 101);
       }
     }
   }
@@ -428,33 +428,33 @@ TEST_F(GeneratedSample, StagesMatchWhatTheApiserverEmits) {
 TEST_F(GeneratedSample, MixOfRequestsFollowsTheConfiguredWeights) {
   // Classify each request (auditID) by what its events show; each class comes from exactly
   // one scenario, so its share must match that scenario's weight.
-  std::map<std::string_view, const Json*> requests;
-  for (const Json& e : *events_) {
-    const Json*& slot = requests[e.Str("auditID")];
+  std::map<std::string_view, const JsonValue*> requests;
+  for (const JsonValue& e : *events_) {
+    const JsonValue*& slot = requests[e.Str("auditID")];
     if (slot == nullptr || e.Str("stage") == "ResponseComplete") slot = &e;
   }
   uint64_t node_leases = 0, impersonated = 0, anonymous = 0, execs = 0, logs = 0;
   uint64_t secret_enumeration = 0, privileged = 0, watches = 0;
   for (const auto& [id, e] : requests) {
-    const Json* ref = e->Get("objectRef");
+    const JsonValue* ref = e->Find("objectRef");
     const std::string_view resource = ref ? ref->Str("resource") : "";
     const std::string_view ns = ref ? ref->Str("namespace") : "";
     const std::string_view sub = ref ? ref->Str("subresource") : "";
     const std::string_view verb = e->Str("verb");
     if (verb == "update" && resource == "leases" && ns == "kube-node-lease") ++node_leases;
-    if (e->Get("impersonatedUser") != nullptr) ++impersonated;
-    if (e->Get("user")->Str("username") == "system:anonymous") ++anonymous;
+    if (e->Find("impersonatedUser") != nullptr) ++impersonated;
+    if (e->Find("user")->Str("username") == "system:anonymous") ++anonymous;
     if (sub == "exec") ++execs;
     if (sub == "log") ++logs;
     if (verb == "watch") ++watches;
     if (verb == "list" && resource == "secrets" && ns.empty()) ++secret_enumeration;
-    if (const Json* body = e->Get("requestObject")) {
-      const Json* spec = body->Get("spec");
-      const Json* containers = spec ? spec->Get("containers") : nullptr;
+    if (const JsonValue* body = e->Find("requestObject")) {
+      const JsonValue* spec = body->Find("spec");
+      const JsonValue* containers = spec ? spec->Find("containers") : nullptr;
       if (containers != nullptr && resource == "pods" && verb == "create") {
-        for (const Json& c : containers->items) {
-          const Json* sc = c.Get("securityContext");
-          const Json* p = sc ? sc->Get("privileged") : nullptr;
+        for (const JsonValue& c : containers->items) {
+          const JsonValue* sc = c.Find("securityContext");
+          const JsonValue* p = sc ? sc->Find("privileged") : nullptr;
           if (p != nullptr && p->boolean) ++privileged;
         }
       }
@@ -480,7 +480,7 @@ TEST_F(GeneratedSample, MixOfRequestsFollowsTheConfiguredWeights) {
     if (info.stages & kReceived) received_share += static_cast<double>(info.weight) / kWeightTotal;
   }
   uint64_t received = 0;
-  for (const Json& e : *events_) received += e.Str("stage") == "RequestReceived";
+  for (const JsonValue& e : *events_) received += e.Str("stage") == "RequestReceived";
   ExpectShare("requests with RequestReceived", received, n, received_share);
 }
 
@@ -491,8 +491,8 @@ TEST_F(GeneratedSample, SizesAreRealistic) {
     const size_t size = raw_->at(i).size();
     EXPECT_GT(size, 300u);
     EXPECT_LT(size, 64u << 10);
-    const Json& e = (*events_)[i];
-    if (e.Get("responseObject") != nullptr) {
+    const JsonValue& e = (*events_)[i];
+    if (e.Find("responseObject") != nullptr) {
       body_bytes += static_cast<double>(size);
       ++bodies;
     } else if (e.Str("level") == "Metadata") {
@@ -513,8 +513,9 @@ TEST_F(GeneratedSample, SizesAreRealistic) {
 TEST_F(GeneratedSample, CoversTheNamespacesAndActorsOfARealCluster) {
   std::map<std::string, uint64_t> namespaces;
   std::set<std::string> agents;
-  for (const Json& e : *events_) {
-    if (const Json* ref = e.Get("objectRef")) ++namespaces[std::string(ref->Str("namespace"))];
+  for (const JsonValue& e : *events_) {
+    if (const JsonValue* ref = e.Find("objectRef"))
+      ++namespaces[std::string(ref->Str("namespace"))];
     agents.insert(std::string(e.Str("userAgent").substr(0, e.Str("userAgent").find('/'))));
   }
   for (const char* ns : {"kube-system", "kube-node-lease", "payments", "checkout", "vault",
@@ -542,11 +543,11 @@ TEST_F(GeneratedSample, ShapeMatchesRealApiserverEvents) {
     const std::string text = testing::ReadFileOrDie(testing::CorpusDir() / "samples" / name);
     ASSERT_FALSE(text.empty()) << name;
     for (const std::string& line : Lines(text)) {
-      std::optional<Json> real = ParseJson(line);
-      ASSERT_TRUE(real.has_value()) << name;
+      absl::StatusOr<JsonValue> real = ParseJson(line);
+      ASSERT_TRUE(real.ok()) << name;
       ExpectKeyOrder(*real, kEventOrder, name);
-      if (const Json* ref = real->Get("objectRef")) ExpectKeyOrder(*ref, kRefOrder, name);
-      ExpectKeyOrder(*real->Get("user"), kUserOrder, name);
+      if (const JsonValue* ref = real->Find("objectRef")) ExpectKeyOrder(*ref, kRefOrder, name);
+      ExpectKeyOrder(*real->Find("user"), kUserOrder, name);
       if (real->Str("level") == "Metadata") {
         real_bytes += static_cast<double>(line.size());
         ++real_metadata;

@@ -11,7 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "common/strings.h"
 #include "retention/policy.h"
-#include "tests/retention/test_json.h"
+#include "tests/testing/json_value.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -19,18 +19,18 @@ namespace kq::retention {
 namespace {
 
 using ::kq::testing::CorpusDir;
-using ::kq::testing::Json;
+using ::kq::testing::JsonValue;
 using ::kq::testing::ParseJson;
 using ::kq::testing::ReadFileOrDie;
 
-Json LoadJson(const std::string& relative) {
+JsonValue LoadJson(const std::string& relative) {
   std::string text = ReadFileOrDie(CorpusDir() / relative);
-  absl::StatusOr<Json> json = ParseJson(text);
+  absl::StatusOr<JsonValue> json = ParseJson(text);
   EXPECT_TRUE(json.ok()) << relative << ": " << json.status();
-  return json.ok() ? *json : Json();
+  return json.ok() ? *json : JsonValue();
 }
 
-StageSet StagesOf(const Json& names) {
+StageSet StagesOf(const JsonValue& names) {
   StageSet set;
   for (const std::string& n : names.Strings()) {
     std::optional<Stage> s = StageFromName(n);
@@ -41,9 +41,9 @@ StageSet StagesOf(const Json& names) {
 }
 
 // Attributes of a request of suite A. The returned struct views into `req` and `groups`.
-RequestAttributes AttributesOf(const Json& req, std::vector<std::string>* groups) {
+RequestAttributes AttributesOf(const JsonValue& req, std::vector<std::string>* groups) {
   RequestAttributes a;
-  const Json& user = req["user"];
+  const JsonValue& user = req["user"];
   a.has_user = !user.IsNull();
   a.user = user["name"].str;
   *groups = user["groups"].Strings();
@@ -76,20 +76,20 @@ absl::StatusOr<Policy> PolicyOf(std::string_view omit_stages_raw,
 }
 
 TEST(PolicyConformanceA, AllCheckerCases) {
-  Json suite = LoadJson("conformance/policy-checker-cases.json");
-  const Json& cases = suite["cases"];
+  JsonValue suite = LoadJson("conformance/policy-checker-cases.json");
+  const JsonValue& cases = suite["cases"];
   ASSERT_EQ(cases.items.size(), 106u);
   int passed = 0;
-  for (const Json& c : cases.items) {
+  for (const JsonValue& c : cases.items) {
     SCOPED_TRACE(absl::StrCat("case ", c["id"].raw, " (", c["request"].str, ")"));
     std::vector<std::string> rules_raw;
     for (const std::string& name : c["rules"].Strings()) {
-      const Json* rule = suite["rules"].Find(name);
+      const JsonValue* rule = suite["rules"].Find(name);
       ASSERT_NE(rule, nullptr) << name;
       rules_raw.push_back(rule->raw);
     }
     ASSERT_OK_AND_ASSIGN(Policy policy, PolicyOf(c["policyOmitStages"].raw, rules_raw));
-    const Json* req = suite["requests"].Find(c["request"].str);
+    const JsonValue* req = suite["requests"].Find(c["request"].str);
     ASSERT_NE(req, nullptr);
     std::vector<std::string> groups;
     PolicyDecision d = policy.Evaluate(AttributesOf(*req, &groups));
@@ -105,9 +105,9 @@ TEST(PolicyConformanceA, AllCheckerCases) {
 }
 
 TEST(PolicyConformanceA, UnionOfPolicyAndRuleStages) {
-  Json suite = LoadJson("conformance/policy-checker-cases.json");
+  JsonValue suite = LoadJson("conformance/policy-checker-cases.json");
   ASSERT_EQ(suite["unionStages"].items.size(), 7u);
-  for (const Json& u : suite["unionStages"].items) {
+  for (const JsonValue& u : suite["unionStages"].items) {
     SCOPED_TRACE(u.raw);
     std::string rule = absl::StrCat(R"({"level": "Metadata", "omitStages": )", u["b"].raw, "}");
     ASSERT_OK_AND_ASSIGN(Policy policy, PolicyOf(u["a"].raw, {rule}));
@@ -118,9 +118,9 @@ TEST(PolicyConformanceA, UnionOfPolicyAndRuleStages) {
 }
 
 TEST(PolicyConformanceA, OmitManagedFieldsDefaulting) {
-  Json suite = LoadJson("conformance/policy-checker-cases.json");
+  JsonValue suite = LoadJson("conformance/policy-checker-cases.json");
   ASSERT_EQ(suite["omitManagedFields"].items.size(), 4u);
-  for (const Json& m : suite["omitManagedFields"].items) {
+  for (const JsonValue& m : suite["omitManagedFields"].items) {
     SCOPED_TRACE(m.raw);
     std::string rule =
         m["rule"].IsNull()
@@ -135,7 +135,7 @@ TEST(PolicyConformanceA, OmitManagedFieldsDefaulting) {
 }
 
 TEST(PolicyConformanceB, GcePolicyAllCombinations) {
-  Json suite = LoadJson("conformance/gce-policy-cases.json");
+  JsonValue suite = LoadJson("conformance/gce-policy-cases.json");
   ASSERT_OK_AND_ASSIGN(
       Policy policy,
       Policy::LoadFile(CorpusDir() / "policies/gce-configure-helper-audit-policy.yaml"));
@@ -146,9 +146,9 @@ TEST(PolicyConformanceB, GcePolicyAllCombinations) {
   ASSERT_EQ(all_users.size(), 14u);
 
   int combinations = 0;
-  auto check = [&](const std::string& user_name, const std::string& verb, const Json* resource,
+  auto check = [&](const std::string& user_name, const std::string& verb, const JsonValue* resource,
                    const std::string& path, const std::string& expect) {
-    const Json* user = suite["users"].Find(user_name);
+    const JsonValue* user = suite["users"].Find(user_name);
     ASSERT_NE(user, nullptr) << user_name;
     std::vector<std::string> groups = (*user)["groups"].Strings();
     RequestAttributes a;
@@ -173,18 +173,18 @@ TEST(PolicyConformanceB, GcePolicyAllCombinations) {
       EXPECT_EQ(d.omit_stages, rr) << d.omit_stages.ToString();
     }
   };
-  for (const Json& group : suite["resourceCases"].items) {
+  for (const JsonValue& group : suite["resourceCases"].items) {
     for (const std::string& u : group["users"].Strings()) {
       for (const std::string& v : group["verbs"].Strings()) {
         for (const std::string& r : group["resources"].Strings()) {
-          const Json* resource = suite["resources"].Find(r);
+          const JsonValue* resource = suite["resources"].Find(r);
           ASSERT_NE(resource, nullptr) << r;
           check(u, v, resource, "", group["expectLevel"].str);
         }
       }
     }
   }
-  for (const Json& group : suite["nonResourceCases"].items) {
+  for (const JsonValue& group : suite["nonResourceCases"].items) {
     std::vector<std::string> users =
         group["users"].str == "ALL" ? all_users : group["users"].Strings();
     for (const std::string& u : users) {
