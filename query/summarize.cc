@@ -230,9 +230,10 @@ class SummarizeStage : public Stage {
         strings[k] = &batch.Strings(keys[k].column);
       }
     }
-    absl::flat_hash_map<CodeTuple, size_t> local;
     bool only_counts = true;
     for (const BoundAggregate& a : op_->aggregates) only_counts = only_counts && a.fn == Fn::kCount;
+    if (only_counts && CountDense(keys, strings, ints, sel)) return ctx.status;
+    absl::flat_hash_map<CodeTuple, size_t> local;
     for (uint32_t r : sel) {
       CodeTuple tuple{};
       for (size_t k = 0; k < keys.size(); ++k) {
@@ -290,6 +291,76 @@ class SummarizeStage : public Stage {
   }
 
  private:
+  // count() only, over few distinct key tuples: counts rows in a dense array indexed by the
+  // keys' codes (ints by their offset from the batch's smallest value, in bins), then adds
+  // each non-zero cell to its group. False (nothing done) when the array would be too large.
+  bool CountDense(const std::vector<CodedKey>& keys,
+                  const std::vector<const storage::StringColumn*>& strings,
+                  const std::vector<const storage::IntColumn*>& ints,
+                  const std::vector<uint32_t>& sel) {
+    constexpr size_t kMaxCells = 1 << 16;
+    if (sel.size() < 256) return false;
+    const size_t n = keys.size();
+    std::vector<size_t> stride(n), card(n);
+    std::vector<int64_t> base(n, 0), step(n, 1);
+    size_t cells = 1;
+    for (size_t k = 0; k < n; ++k) {
+      if (strings[k] != nullptr) {
+        card[k] = strings[k]->dict.size() + 1;  // the last slot: null
+      } else {
+        step[k] = keys[k].bin > 0 ? keys[k].bin : 1;
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        for (uint32_t r : sel) {
+          if (!ints[k]->present[r]) continue;
+          lo = std::min(lo, FloorDiv(ints[k]->values[r], step[k]));
+          hi = std::max(hi, FloorDiv(ints[k]->values[r], step[k]));
+        }
+        if (lo > hi) lo = hi = 0;
+        if (static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) >= kMaxCells) return false;
+        base[k] = lo;
+        card[k] = static_cast<size_t>(hi - lo) + 2;  // the last slot: absent
+      }
+      stride[k] = cells;
+      cells *= card[k];
+      if (cells > kMaxCells) return false;
+    }
+    std::vector<uint32_t> counts(cells, 0);
+    for (uint32_t r : sel) {
+      size_t cell = 0;
+      for (size_t k = 0; k < n; ++k) {
+        size_t slot;
+        if (strings[k] != nullptr) {
+          uint32_t code = strings[k]->codes[r];
+          slot = code == storage::kNullCode ? card[k] - 1 : code;
+        } else if (!ints[k]->present[r]) {
+          slot = card[k] - 1;
+        } else {
+          slot = static_cast<size_t>(FloorDiv(ints[k]->values[r], step[k]) - base[k]);
+        }
+        cell += slot * stride[k];
+      }
+      ++counts[cell];
+    }
+    for (size_t cell = 0; cell < cells; ++cell) {
+      if (counts[cell] == 0) continue;
+      Row key;
+      for (size_t k = 0; k < n; ++k) {
+        size_t slot = cell / stride[k] % card[k];
+        if (slot == card[k] - 1) {
+          key.push_back(Value());
+        } else if (strings[k] != nullptr) {
+          key.push_back(Value(strings[k]->dict[slot]));
+        } else if (keys[k].column == Column::kCode) {
+          key.push_back(base[k] + static_cast<int64_t>(slot));
+        } else {
+          key.push_back(Datetime{(base[k] + static_cast<int64_t>(slot)) * step[k]});
+        }
+      }
+      for (Accumulator& acc : groups_[GroupOf(std::move(key))].second) acc.count += counts[cell];
+    }
+    return true;
+  }
+
   size_t GroupOf(Row key) {
     auto [it, inserted] = index_.try_emplace(std::move(key), groups_.size());
     if (inserted) groups_.emplace_back(it->first, std::vector<Accumulator>(op_->aggregates.size()));

@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -97,7 +98,7 @@ class SegmentView {
   [[nodiscard]] absl::StatusOr<BlobColumn> Blobs(uint32_t id) const;
 
   // The rows (ascending) whose dictionary column `id` equals `value`, without building the
-  // column's strings.
+  // column's strings. The view keeps that column decompressed for a following ReadRows.
   [[nodiscard]] absl::StatusOr<std::vector<size_t>> FindRows(uint32_t id,
                                                              std::string_view value) const;
   // Rebuilds the events of `rows` (strictly ascending, each < rows()) decoding only what they
@@ -130,6 +131,8 @@ class SegmentView {
   std::string value_;
   size_t rows_ = 0;
   std::vector<ColumnRef> columns_;
+  // The raw bytes of the column FindRows last searched (by id).
+  mutable std::optional<std::pair<uint32_t, std::string>> searched_;
 };
 
 // Decodes a BodyBlock of a segment with `rows` rows.

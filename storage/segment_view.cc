@@ -519,6 +519,7 @@ absl::StatusOr<std::string_view> SegmentView::RawView(uint32_t id, uint8_t encod
     if (ref->stored_len != ref->raw_len) return Corrupt("column length");
     return Stored(*ref);
   }
+  if (searched_.has_value() && searched_->first == id) return std::string_view(searched_->second);
   KQ_ASSIGN_OR_RETURN(std::string raw, Raw(*ref));
   keep->push_back(std::move(raw));
   return std::string_view(keep->back());
@@ -530,6 +531,10 @@ absl::StatusOr<std::vector<size_t>> SegmentView::FindRows(uint32_t id,
   std::vector<size_t> out;
   if (FindColumn(id) == nullptr) return out;
   KQ_ASSIGN_OR_RETURN(std::string_view in, RawView(id, kEncDict, &keep));
+  if (!keep.empty()) {
+    searched_.emplace(id, std::move(keep.back()));
+    in = searched_->second;
+  }
   uint64_t n;
   if (!NextVarint(&in, &n) || n > in.size()) return Corrupt("dictionary");
   uint64_t wanted = 0;  // code + 1 of `value`; 0: not in the dictionary

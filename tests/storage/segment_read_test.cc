@@ -185,6 +185,11 @@ TEST(SegmentReadTest, FindRowsMatchesTheColumn) {
     ASSERT_OK_AND_ASSIGN(std::vector<size_t> got,
                          view.FindRows(static_cast<uint32_t>(Column::kAuditId), needle));
     EXPECT_EQ(got, want_id) << needle;
+    // ReadRows after FindRows (which keeps the searched column) reads the same events.
+    ASSERT_OK_AND_ASSIGN(std::vector<Event> found,
+                         view.ReadRows(got, "prod", s.enc.request_bodies, s.enc.response_bodies));
+    ASSERT_EQ(found.size(), got.size());
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_TRUE(found[i] == s.events[got[i]]) << needle;
     ASSERT_OK_AND_ASSIGN(got, view.FindRows(static_cast<uint32_t>(Column::kVerb), needle));
     EXPECT_EQ(got, want_verb) << needle;
   }
