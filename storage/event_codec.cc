@@ -32,14 +32,35 @@ enum UserTag : uint8_t {
   kUserInfoUnknown = 0x05,
 };
 
+// Bytes of PutVarint64(v).
+inline uint64_t VarintLength(uint64_t v) {
+  uint64_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+// PutLengthPrefixed (common/coding.h) for this file's hot paths (dedupe identity, rest column):
+// inline, with the one-byte length of short strings written directly. Same bytes.
+inline void PutLp(std::string* out, std::string_view s) {
+  if (s.size() < 0x80) {
+    out->push_back(static_cast<char>(s.size()));
+  } else {
+    PutVarint64(out, s.size());
+  }
+  out->append(s);
+}
+
 void PutTag(std::string* out, uint8_t tag, std::string_view value) {
   out->push_back(static_cast<char>(tag));
-  PutLengthPrefixed(out, value);
+  PutLp(out, value);
 }
 
 void PutStrings(const std::vector<std::string>& values, std::string* out) {
   PutVarint64(out, values.size());
-  for (const auto& v : values) PutLengthPrefixed(out, v);
+  for (const auto& v : values) PutLp(out, v);
 }
 
 bool GetStrings(std::string_view* in, std::vector<std::string>* out) {
@@ -58,8 +79,8 @@ bool GetStrings(std::string_view* in, std::vector<std::string>* out) {
 void EncodeAnnotations(const std::vector<std::pair<std::string, std::string>>& annotations,
                        std::string* out) {
   for (const auto& [k, v] : annotations) {
-    PutLengthPrefixed(out, k);
-    PutLengthPrefixed(out, v);
+    PutLp(out, k);
+    PutLp(out, v);
   }
 }
 
@@ -75,7 +96,7 @@ bool DecodeAnnotations(std::string_view in, std::vector<std::pair<std::string, s
 void EncodeExtra(const std::vector<std::pair<std::string, std::vector<std::string>>>& extra,
                  std::string* out) {
   for (const auto& [k, values] : extra) {
-    PutLengthPrefixed(out, k);
+    PutLp(out, k);
     PutStrings(values, out);
   }
 }
@@ -175,18 +196,18 @@ void PutOpt(const std::optional<std::string>& v, std::string* out) {
     return;
   }
   out->push_back('\1');
-  PutLengthPrefixed(out, *v);
+  PutLp(out, *v);
 }
 }  // namespace
 
 void EncodeIdentity(const Event& e, std::string* out) {
   EncodeRest(e, out, /*type_meta=*/false);
   out->push_back('\2');  // end of the rest
-  PutLengthPrefixed(out, e.audit_id);
-  PutLengthPrefixed(out, e.level);
-  PutLengthPrefixed(out, e.stage);
-  PutLengthPrefixed(out, e.verb);
-  PutLengthPrefixed(out, e.cluster);
+  PutLp(out, e.audit_id);
+  PutLp(out, e.level);
+  PutLp(out, e.stage);
+  PutLp(out, e.verb);
+  PutLp(out, e.cluster);
   PutOpt(e.request_uri, out);
   PutOpt(e.user.username, out);
   PutOpt(e.user.uid, out);
@@ -196,7 +217,7 @@ void EncodeIdentity(const Event& e, std::string* out) {
   if (e.user.extra.has_value()) {
     std::string tmp;
     EncodeExtra(*e.user.extra, &tmp);
-    PutLengthPrefixed(out, tmp);
+    PutLp(out, tmp);
   }
   out->push_back(e.source_ips.has_value() ? '\1' : '\0');
   if (e.source_ips.has_value()) PutStrings(*e.source_ips, out);
@@ -211,9 +232,13 @@ void EncodeIdentity(const Event& e, std::string* out) {
   PutOpt(e.response_status, out);
   out->push_back(e.annotations.has_value() ? '\1' : '\0');
   if (e.annotations.has_value()) {
-    std::string tmp;
-    EncodeAnnotations(*e.annotations, &tmp);
-    PutLengthPrefixed(out, tmp);
+    // lpstring of EncodeAnnotations, written in place: its length first.
+    uint64_t len = 0;
+    for (const auto& [k, v] : *e.annotations) {
+      len += VarintLength(k.size()) + k.size() + VarintLength(v.size()) + v.size();
+    }
+    PutVarint64(out, len);
+    EncodeAnnotations(*e.annotations, out);
   }
   PutOpt(e.request_object, out);
   PutOpt(e.response_object, out);
