@@ -96,6 +96,40 @@ TEST_F(ArchiveRaceTest, EventAppendedDuringTheArchiveStepIsKeptThenArchived) {
   EXPECT_TRUE(v.ok());
 }
 
+TEST_F(ArchiveRaceTest, ASegmentMergedDuringTheStepIsArchivedOnlyForItsNewEvents) {
+  // Three small segments (hours 1, 2, 3 of D0), not merged yet.
+  Ingest(prod_, kD0, kD0, {"a"}, 3, /*flush=*/false);
+  std::multiset<std::string> expected = JsonOf(ReadStore(prod_, INT64_MIN, INT64_MAX, ""));
+  auto ledger = OpenLedger("prod");
+  clock_.Set(kD0 + 120 * kDay);
+  // A late event lands in hour 2, and a merge rewrites hour 2's two segments as a new one
+  // before the deletion: the step's snapshot never saw that segment, so it survives, holding
+  // one archived event and the late one.
+  EnforcerOptions options = Options();
+  options.before_archive_delete = [&](const RetentionStep&) {
+    storage::Event late = MakeEvent("a", kD0 + 2 * kMicrosPerHour + 7, 99);
+    EXPECT_THAT(prod_->Append(std::vector<storage::Event>{late}, nullptr), IsOk());
+    EXPECT_THAT(prod_->Flush(), IsOk());
+  };
+  Enforcer racing(config_.Find("prod"), prod_, ledger.get(), options);
+  ASSERT_OK(racing.Run().status());
+  std::vector<ArchiveEvent> left = ReadStore(prod_, INT64_MIN, INT64_MAX, "");
+  ASSERT_EQ(left.size(), 2u);  // the merged segment: one archived event and the late one
+  for (const ArchiveEvent& e : left) {
+    if (e.json.find("-99\"") != std::string::npos) expected.insert(e.json);
+  }
+  ASSERT_EQ(expected.size(), 4u);
+
+  Enforcer next(config_.Find("prod"), prod_, ledger.get(), Options());
+  ASSERT_OK_AND_ASSIGN(RunReport r, next.Run());
+  ASSERT_EQ(r.plan.steps.size(), 1u);
+  EXPECT_TRUE(CountStore(prod_).empty());
+  EXPECT_EQ(ReadArchived("prod"), expected);  // each event once
+  ASSERT_OK_AND_ASSIGN(ArchivePartition p, ReadPartition(Options().archive_root, "prod", kD0, "a"));
+  ASSERT_EQ(p.parts.size(), 2u);
+  EXPECT_EQ(p.parts[1].events, 1u);
+}
+
 TEST_F(ArchiveRaceTest, EventsTheArchiveHoldsAreNotArchivedAgain) {
   // A day whose part 1 holds one of its three events while all three are still in the store
   // (as after a merge rewrote a segment between an archive step's read and its deletion).
