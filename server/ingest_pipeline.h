@@ -1,7 +1,8 @@
 // The ingest pipeline every source goes through (webhook, gRPC Ingest, file tail, embedded
 // import): decode -> attribute env + cluster -> audit policy (optional) -> Environment::Append
-// (durable; dedupe in the store) -> publish to Tail streams. Every item that cannot be decoded is
-// kept in the environment's quarantine with its source and reason; nothing is dropped.
+// (durable; dedupe in the store; concurrent batches grouped, see append_combiner.h) -> publish to
+// Tail streams. Every item that cannot be decoded is kept in the environment's quarantine with
+// its source and reason; nothing is dropped.
 //
 // Admission is bounded: at most `queue_depth` batches are in the pipeline at once; TryAdmit
 // fails beyond that so callers can push back (HTTP 429, gRPC RESOURCE_EXHAUSTED) instead of
@@ -16,6 +17,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -24,6 +26,7 @@
 
 #include "absl/status/status.h"
 #include "common/clock.h"
+#include "server/append_combiner.h"
 #include "server/ingest_policies.h"
 #include "server/metrics.h"
 #include "server/tail_hub.h"
@@ -121,6 +124,9 @@ class IngestPipeline {
   const int64_t queue_depth_;
   Clock* clock_;
   const IngestPolicies* policies_ = nullptr;
+  // One per environment, made at construction (read-only afterwards): concurrent batches into
+  // one environment are stored with one Append.
+  std::map<std::string, std::unique_ptr<AppendCombiner>, std::less<>> combiners_;
   void Release();
 
   std::atomic<int64_t> in_flight_{0};
