@@ -311,23 +311,20 @@ if [[ "$HAVE_SQLITE" -eq 1 ]]; then
   cat >"$WORK/sqlite-load.sql" <<EOF
 PRAGMA journal_mode = OFF;
 PRAGMA synchronous = OFF;
-CREATE TABLE events (
-  event TEXT NOT NULL,
-  audit_id TEXT GENERATED ALWAYS AS (json_extract(event, '\$.auditID')) VIRTUAL,
-  time TEXT GENERATED ALWAYS AS (json_extract(event, '\$.requestReceivedTimestamp')) VIRTUAL,
-  verb TEXT GENERATED ALWAYS AS (json_extract(event, '\$.verb')) VIRTUAL,
-  username TEXT GENERATED ALWAYS AS (json_extract(event, '\$.user.username')) VIRTUAL,
-  ns TEXT GENERATED ALWAYS AS (json_extract(event, '\$.objectRef.namespace')) VIRTUAL,
-  resource TEXT GENERATED ALWAYS AS (json_extract(event, '\$.objectRef.resource')) VIRTUAL,
-  name TEXT GENERATED ALWAYS AS (json_extract(event, '\$.objectRef.name')) VIRTUAL,
-  code INTEGER GENERATED ALWAYS AS (json_extract(event, '\$.responseStatus.code')) VIRTUAL
-);
-CREATE TEMP TABLE raw (event TEXT);
+-- The JSON goes straight into the table; the generated columns are added afterwards (a
+-- temporary staging table would need the corpus's size again in temporary space).
+CREATE TABLE events (event TEXT NOT NULL);
 .mode ascii
 .separator "\037" "\n"
-.import $CORPUS raw
-INSERT INTO events (event) SELECT event FROM raw;
-DROP TABLE raw;
+.import $CORPUS events
+ALTER TABLE events ADD COLUMN audit_id TEXT GENERATED ALWAYS AS (json_extract(event, '\$.auditID')) VIRTUAL;
+ALTER TABLE events ADD COLUMN time TEXT GENERATED ALWAYS AS (json_extract(event, '\$.requestReceivedTimestamp')) VIRTUAL;
+ALTER TABLE events ADD COLUMN verb TEXT GENERATED ALWAYS AS (json_extract(event, '\$.verb')) VIRTUAL;
+ALTER TABLE events ADD COLUMN username TEXT GENERATED ALWAYS AS (json_extract(event, '\$.user.username')) VIRTUAL;
+ALTER TABLE events ADD COLUMN ns TEXT GENERATED ALWAYS AS (json_extract(event, '\$.objectRef.namespace')) VIRTUAL;
+ALTER TABLE events ADD COLUMN resource TEXT GENERATED ALWAYS AS (json_extract(event, '\$.objectRef.resource')) VIRTUAL;
+ALTER TABLE events ADD COLUMN name TEXT GENERATED ALWAYS AS (json_extract(event, '\$.objectRef.name')) VIRTUAL;
+ALTER TABLE events ADD COLUMN code INTEGER GENERATED ALWAYS AS (json_extract(event, '\$.responseStatus.code')) VIRTUAL;
 CREATE INDEX events_audit_id ON events (audit_id);
 CREATE INDEX events_ns_time ON events (ns, time);
 CREATE INDEX events_verb_user ON events (verb, username);
