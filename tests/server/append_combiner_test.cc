@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "storage/decoder.h"
+#include "tests/server/stored_ids.h"
 #include "tests/server/test_events.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -39,19 +40,7 @@ class AppendCombinerTest : public ::testing::Test {
     ASSERT_OK_AND_ASSIGN(store_, storage::Store::Open(options));
   }
   // auditID -> times stored in prod.
-  std::map<std::string, int> Stored() {
-    std::map<std::string, int> ids;
-    auto reader = store_->Find("prod")->NewReader();
-    EXPECT_OK(reader->Scan(
-        storage::ScanRange{},
-        [&](const storage::EventBatch& b) -> absl::StatusOr<bool> {
-          const auto& col = b.Strings(storage::Column::kAuditId);
-          for (uint32_t c : col.codes) ids[col.dict[c]]++;
-          return true;
-        },
-        nullptr));
-    return ids;
-  }
+  std::map<std::string, int> Stored() { return testing::StoredIdCounts(store_->Find("prod")); }
 
   testing::TempDir dir_;
   std::unique_ptr<storage::Store> store_;

@@ -12,6 +12,7 @@
 #include "server/metrics.h"
 #include "server/tail_hub.h"
 #include "storage/store.h"
+#include "tests/server/stored_ids.h"
 #include "tests/server/test_events.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
@@ -54,20 +55,8 @@ class FileTailTest : public ::testing::Test {
     }
   }
 
-  // auditID -> times stored.
-  std::map<std::string, int> Stored() {
-    std::map<std::string, int> ids;
-    auto reader = store_->Find("prod")->NewReader();
-    EXPECT_OK(reader->Scan(
-        storage::ScanRange{},
-        [&](const storage::EventBatch& b) -> absl::StatusOr<bool> {
-          const auto& col = b.Strings(storage::Column::kAuditId);
-          for (uint32_t c : col.codes) ids[col.dict[c]]++;
-          return true;
-        },
-        nullptr));
-    return ids;
-  }
+  // auditID -> times stored in prod.
+  std::map<std::string, int> Stored() { return testing::StoredIdCounts(store_->Find("prod")); }
 
   void ExpectExactlyOnce(const std::string& prefix, int n) {
     std::map<std::string, int> ids = Stored();
