@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "server/config.h"
+#include "tests/retention/test_store.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -24,13 +25,9 @@ constexpr TimeMicros kT0 = 1'780'000'000'000'000;  // 2026-05-28
 class RetentionRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::StoreOptions options;
-    options.data_dir = dir_.Sub("data");
-    options.durability = storage::Durability::kBuffered;
-    options.clock = &clock_;
-    ASSERT_OK_AND_ASSIGN(store_, storage::Store::Open(options));
+    ASSERT_OK_AND_ASSIGN(store_, retention::OpenTestStore(dir_.Sub("data"), &clock_));
     RetentionRunnerOptions r;
-    r.data_dir = options.data_dir;
+    r.data_dir = dir_.Sub("data");
     r.clock = &clock_;
     r.sync = false;
     r.interval = kMicrosPerHour;

@@ -15,6 +15,7 @@
 #include "retention/enforcer.h"
 #include "server/store_readers.h"
 #include "storage/store.h"
+#include "tests/retention/test_store.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -74,11 +75,7 @@ class CollectingSink : public query::RowSink {
 class ArchiveQueryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::StoreOptions options;
-    options.data_dir = dir_.Sub("data");
-    options.durability = storage::Durability::kBuffered;
-    options.clock = &clock_;
-    ASSERT_OK_AND_ASSIGN(store_, storage::Store::Open(options));
+    ASSERT_OK_AND_ASSIGN(store_, OpenTestStore(dir_.Sub("data"), &clock_));
     // 3 days x 3 namespaces ("" is cluster-scoped) x 4 events; events 0 and 2 are deletes.
     std::vector<storage::Event> events;
     for (int d = 0; d < 3; ++d) {

@@ -19,6 +19,7 @@
 #include "retention/archive.h"
 #include "retention/enforcer.h"
 #include "storage/store.h"
+#include "tests/retention/test_store.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -63,11 +64,7 @@ using Counts = std::map<std::pair<TimeMicros, std::string>, DayCount>;
 class EnforcerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::StoreOptions options;
-    options.data_dir = dir_.Sub("data");
-    options.durability = storage::Durability::kBuffered;
-    options.clock = &clock_;
-    ASSERT_OK_AND_ASSIGN(store_, storage::Store::Open(options));
+    ASSERT_OK_AND_ASSIGN(store_, OpenTestStore(dir_.Sub("data"), &clock_));
     prod_ = store_->Find("prod");
     dev_ = store_->Find("dev");
     ASSERT_NE(prod_, nullptr);

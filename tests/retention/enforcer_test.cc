@@ -298,12 +298,8 @@ TEST_F(EnforcerTest, KilledRunIsFinishedWithoutLossOrDuplicates) {
 TEST(RestoreTest, ArchivedEventsRestoredEqualTheOriginals) {
   kq::testing::TempDir dir;
   FakeClock clock(kD0);
-  storage::StoreOptions options;
-  options.data_dir = dir.Sub("data");
-  options.durability = storage::Durability::kBuffered;
-  options.clock = &clock;
-  options.environments = {{"prod", ""}, {"dev", ""}, {"restored", ""}};
-  ASSERT_OK_AND_ASSIGN(auto store, storage::Store::Open(options));
+  ASSERT_OK_AND_ASSIGN(auto store, OpenTestStore(dir.Sub("data"), &clock,
+                                                 {{"prod", ""}, {"dev", ""}, {"restored", ""}}));
   storage::Environment* prod = store->Find("prod");
   storage::Environment* restored = store->Find("restored");
   std::vector<storage::Event> events;

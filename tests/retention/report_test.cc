@@ -16,6 +16,7 @@
 #include "common/time.h"
 #include "retention/archive.h"
 #include "storage/event_json.h"
+#include "tests/retention/test_store.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -63,11 +64,7 @@ uint64_t ZstdCliBytes(const std::string& path) {
 class CostReportTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::StoreOptions options;
-    options.data_dir = dir_.Sub("data");
-    options.durability = storage::Durability::kBuffered;
-    options.clock = &clock_;
-    ASSERT_OK_AND_ASSIGN(store_, storage::Store::Open(options));
+    ASSERT_OK_AND_ASSIGN(store_, OpenTestStore(dir_.Sub("data"), &clock_));
     prod_ = store_->Find("prod");
     // Days D0..D0+6: 10 events a day in "a"; the last day also 3 in "b".
     for (int d = 0; d < 7; ++d) {
