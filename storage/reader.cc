@@ -354,13 +354,16 @@ class ReaderImpl : public Reader {
   }
 
   absl::StatusOr<std::unique_ptr<SegmentBatch>> ReadSegment(const Entry& e, ScanStats* stats) {
-    std::string value;
-    rocksdb::Status s = env_->db()->Get(ro_, env_->cf(EnvironmentImpl::kSegments), e.key, &value);
+    // Pinned: the segment's bytes stay in RocksDB's block (or memtable) and are not copied.
+    auto value = std::make_shared<rocksdb::PinnableSlice>();
+    rocksdb::Status s =
+        env_->db()->Get(ro_, env_->cf(EnvironmentImpl::kSegments), e.key, value.get());
     KQ_RETURN_IF_ERROR(FromRocks(s, SegmentName(e)));
-    stats->bytes_read += value.size();
+    stats->bytes_read += value->size();
     ++stats->segments_read;
     stats->rows_read += e.summary.rows;
-    absl::StatusOr<SegmentView> view = SegmentView::Parse(std::move(value));
+    std::string_view bytes(value->data(), value->size());
+    absl::StatusOr<SegmentView> view = SegmentView::Parse(bytes, std::move(value));
     if (!view.ok()) return Annotate(view.status(), SegmentName(e));
     rocksdb::DB* db = env_->db();
     rocksdb::ColumnFamilyHandle* bodies = env_->cf(EnvironmentImpl::kBodies);

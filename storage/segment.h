@@ -79,11 +79,15 @@ class SegmentBuilder {
   std::unique_ptr<Impl> impl_;
 };
 
-// A parsed Segment value. Owns its bytes.
+// A parsed Segment value. Owns its bytes, or shares the ownership of bytes kept by `owner`
+// (e.g. a pinned RocksDB value, read without a copy).
 class SegmentView {
  public:
   // DataLoss when `value` is not a well-formed segment.
   [[nodiscard]] static absl::StatusOr<SegmentView> Parse(std::string value);
+  // The same over `bytes`, which stay valid as long as `owner` lives.
+  [[nodiscard]] static absl::StatusOr<SegmentView> Parse(std::string_view bytes,
+                                                         std::shared_ptr<const void> owner);
 
   size_t rows() const { return rows_; }
   size_t stored_bytes() const { return value_.size(); }
@@ -128,7 +132,8 @@ class SegmentView {
   [[nodiscard]] absl::StatusOr<std::string_view> RawView(uint32_t id, uint8_t encoding,
                                                          std::deque<std::string>* keep) const;
 
-  std::string value_;
+  std::shared_ptr<const void> owner_;  // keeps value_'s bytes alive
+  std::string_view value_;
   size_t rows_ = 0;
   std::vector<ColumnRef> columns_;
   // The raw bytes of the column FindRows last searched (by id).

@@ -53,8 +53,16 @@ inline bool NextVarint(std::string_view* in, uint64_t* v) {
 }  // namespace
 
 absl::StatusOr<SegmentView> SegmentView::Parse(std::string value) {
+  auto owned = std::make_shared<const std::string>(std::move(value));
+  std::string_view bytes(*owned);
+  return Parse(bytes, std::move(owned));
+}
+
+absl::StatusOr<SegmentView> SegmentView::Parse(std::string_view bytes,
+                                               std::shared_ptr<const void> owner) {
   SegmentView v;
-  v.value_ = std::move(value);
+  v.owner_ = std::move(owner);
+  v.value_ = bytes;
   std::string_view in(v.value_);
   uint64_t rows, ncols;
   if (in.empty() || static_cast<uint8_t>(in[0]) < kOldestSegmentVersion ||
@@ -95,7 +103,7 @@ const SegmentView::ColumnRef* SegmentView::FindColumn(uint32_t id) const {
 }
 
 std::string_view SegmentView::Stored(const ColumnRef& ref) const {
-  return std::string_view(value_).substr(ref.offset, ref.stored_len);
+  return value_.substr(ref.offset, ref.stored_len);
 }
 
 absl::StatusOr<std::string> SegmentView::Raw(const ColumnRef& ref) const {
