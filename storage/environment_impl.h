@@ -101,6 +101,13 @@ class EnvironmentImpl : public Environment {
       const std::function<void(const std::string& prefix, rocksdb::WriteBatch*)>& on_group,
       const std::function<void(const std::string& key, std::string summary, rocksdb::WriteBatch*)>&
           on_summary);
+  // Calls `fn` per summary with bucket in [from, to) and namespace in `namespaces` (empty:
+  // all), in key order, read at `snapshot` (nullptr: the latest state).
+  [[nodiscard]] absl::Status ForEachSummary(
+      const rocksdb::Snapshot* snapshot, TimeMicros from, TimeMicros to,
+      std::span<const std::string> namespaces,
+      const std::function<void(const std::string& key, TimeMicros bucket, const std::string& ns,
+                               const rocksdb::Slice& summary)>& fn);
   void MergeLoop();
   // Whether any segment of the group (a SegmentPrefix) exists now.
   [[nodiscard]] absl::StatusOr<bool> GroupExists(std::string_view group);

@@ -355,22 +355,19 @@ absl::StatusOr<EnvironmentStats> EnvironmentImpl::Stats() {
   return stats;
 }
 
-absl::Status EnvironmentImpl::ForEachGroup(
-    TimeMicros from, TimeMicros to, std::span<const std::string> namespaces,
-    const std::function<void(const std::string& prefix, rocksdb::WriteBatch*)>& on_group,
-    const std::function<void(const std::string& key, std::string summary, rocksdb::WriteBatch*)>&
-        on_summary) {
+absl::Status EnvironmentImpl::ForEachSummary(
+    const rocksdb::Snapshot* snapshot, TimeMicros from, TimeMicros to,
+    std::span<const std::string> namespaces,
+    const std::function<void(const std::string& key, TimeMicros bucket, const std::string& ns,
+                             const rocksdb::Slice& summary)>& fn) {
   std::string lo, hi;
   PutTimeKey(&lo, from);
   PutTimeKey(&hi, to);
-  rocksdb::WriteBatch batch;
-  if (namespaces.empty()) on_group("", &batch);
-  if (namespaces.empty() && !on_summary) return Write(&batch);  // nothing to visit
   rocksdb::Slice upper(hi);
   rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
   ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kSummaries]));
-  std::string last_prefix;
   for (it->Seek(lo); it->Valid(); it->Next()) {
     std::string key(it->key().data(), it->key().size());
     TimeMicros bucket;
@@ -379,15 +376,34 @@ absl::Status EnvironmentImpl::ForEachGroup(
     if (!ParseSegmentKey(key, &bucket, &ns, &id)) {
       return absl::DataLossError(absl::StrCat(dir_, ": corrupt summary key"));
     }
-    if (!namespaces.empty()) {
-      if (std::find(namespaces.begin(), namespaces.end(), ns) == namespaces.end()) continue;
-      std::string prefix = SegmentPrefix(bucket, ns);
-      if (prefix != last_prefix) on_group(prefix, &batch);
-      last_prefix = prefix;
+    if (!namespaces.empty() &&
+        std::find(namespaces.begin(), namespaces.end(), ns) == namespaces.end()) {
+      continue;
     }
-    if (on_summary) on_summary(key, it->value().ToString(), &batch);
+    fn(key, bucket, ns, it->value());
   }
-  KQ_RETURN_IF_ERROR(FromRocks(it->status(), dir_));
+  return FromRocks(it->status(), dir_);
+}
+
+absl::Status EnvironmentImpl::ForEachGroup(
+    TimeMicros from, TimeMicros to, std::span<const std::string> namespaces,
+    const std::function<void(const std::string& prefix, rocksdb::WriteBatch*)>& on_group,
+    const std::function<void(const std::string& key, std::string summary, rocksdb::WriteBatch*)>&
+        on_summary) {
+  rocksdb::WriteBatch batch;
+  if (namespaces.empty()) on_group("", &batch);
+  if (namespaces.empty() && !on_summary) return Write(&batch);  // nothing to visit
+  std::string last_prefix;
+  KQ_RETURN_IF_ERROR(ForEachSummary(nullptr, from, to, namespaces,
+                                    [&](const std::string& key, TimeMicros bucket,
+                                        const std::string& ns, const rocksdb::Slice& summary) {
+                                      if (!namespaces.empty()) {
+                                        std::string prefix = SegmentPrefix(bucket, ns);
+                                        if (prefix != last_prefix) on_group(prefix, &batch);
+                                        last_prefix = prefix;
+                                      }
+                                      if (on_summary) on_summary(key, summary.ToString(), &batch);
+                                    }));
   return Write(&batch);
 }
 
@@ -458,33 +474,15 @@ absl::Status EnvironmentImpl::DeleteSeen(const Reader& reader, TimeMicros from, 
   }
   {
     std::lock_guard<std::mutex> l(maintenance_mu_);
-    std::string lo, hi;
-    PutTimeKey(&lo, from);
-    PutTimeKey(&hi, to);
-    rocksdb::Slice upper(hi);
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snapshot;
-    ro.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kSummaries]));
     rocksdb::WriteBatch batch;
-    for (it->Seek(lo); it->Valid(); it->Next()) {
-      std::string key(it->key().data(), it->key().size());
-      TimeMicros bucket;
-      std::string ns;
-      uint64_t id;
-      if (!ParseSegmentKey(key, &bucket, &ns, &id)) {
-        return absl::DataLossError(absl::StrCat(dir_, ": corrupt summary key"));
-      }
-      if (!namespaces.empty() &&
-          std::find(namespaces.begin(), namespaces.end(), ns) == namespaces.end()) {
-        continue;
-      }
-      (void)batch.Delete(handles_[kSegments], key);
-      (void)batch.Delete(handles_[kSummaries], key);
-      (void)batch.Delete(handles_[kBodies], key + '\x01');
-      (void)batch.Delete(handles_[kBodies], key + '\x02');
-    }
-    KQ_RETURN_IF_ERROR(FromRocks(it->status(), dir_));
+    KQ_RETURN_IF_ERROR(ForEachSummary(
+        snapshot, from, to, namespaces,
+        [&](const std::string& key, TimeMicros, const std::string&, const rocksdb::Slice&) {
+          (void)batch.Delete(handles_[kSegments], key);
+          (void)batch.Delete(handles_[kSummaries], key);
+          (void)batch.Delete(handles_[kBodies], key + '\x01');
+          (void)batch.Delete(handles_[kBodies], key + '\x02');
+        }));
     KQ_RETURN_IF_ERROR(Write(&batch));
   }
   {
