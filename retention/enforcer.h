@@ -3,11 +3,12 @@
 //
 // Work is done by whole UTC day and namespace: a (day, namespace) moves on once the whole day
 // is older than the age (so an event is kept at least its age, and at most one day and one run
-// interval longer). Each step costs a constant number of range deletions on the store
-// (Environment::DropBodies / DeleteRange), whatever the number of events:
+// interval longer). Each step costs a constant number of deletions on the store
+// (Environment::DropBodies / DeleteRange; DeleteSeen: one per segment read), whatever the number
+// of events:
 //
 //   drop-bodies     hot -> warm                 DropBodies(day, ns)
-//   archive         warm -> archive files       parts written and committed, then DeleteRange
+//   archive         warm -> archive files       a part written and committed, then DeleteSeen
 //   delete          warm -> gone (no archive)   DeleteRange(day, ns)
 //   delete-archive  archive -> gone             the partition directory removed
 //
