@@ -47,6 +47,20 @@ std::vector<uint32_t> Minus(const std::vector<uint32_t>& all, const std::vector<
   return out;
 }
 
+// Keeps the rows of `sel` whose value is present and passes `keep`, without branches on it.
+template <typename F>
+void KeepInts(const storage::IntColumn& ints, std::vector<uint32_t>* sel, F keep) {
+  uint32_t* rows = sel->data();
+  const int64_t* values = ints.values.data();
+  size_t out = 0;
+  for (size_t i = 0, n = sel->size(); i < n; ++i) {
+    uint32_t r = rows[i];
+    rows[out] = r;
+    out += static_cast<size_t>(keep(values[r]) && ints.present[r]);
+  }
+  sel->resize(out);
+}
+
 // A comparison of an int column with a constant of the column's kind, as a plain loop.
 bool IntCompareLeaf(const BoundExpr& e, const storage::EventBatch& batch,
                     std::vector<uint32_t>* sel) {
@@ -87,19 +101,26 @@ bool IntCompareLeaf(const BoundExpr& e, const storage::EventBatch& batch,
     c = d->micros;
   }
   const storage::IntColumn& ints = batch.Ints(col->column);
-  size_t out = 0;
-  for (uint32_t r : *sel) {
-    if (!ints.present[r]) continue;
-    int64_t v = ints.values[r];
-    bool keep = op == BinaryOp::kEq   ? v == c
-                : op == BinaryOp::kNe ? v != c
-                : op == BinaryOp::kLt ? v < c
-                : op == BinaryOp::kLe ? v <= c
-                : op == BinaryOp::kGt ? v > c
-                                      : v >= c;
-    if (keep) (*sel)[out++] = r;
+  switch (op) {
+    case BinaryOp::kEq:
+      KeepInts(ints, sel, [c](int64_t v) { return v == c; });
+      break;
+    case BinaryOp::kNe:
+      KeepInts(ints, sel, [c](int64_t v) { return v != c; });
+      break;
+    case BinaryOp::kLt:
+      KeepInts(ints, sel, [c](int64_t v) { return v < c; });
+      break;
+    case BinaryOp::kLe:
+      KeepInts(ints, sel, [c](int64_t v) { return v <= c; });
+      break;
+    case BinaryOp::kGt:
+      KeepInts(ints, sel, [c](int64_t v) { return v > c; });
+      break;
+    default:
+      KeepInts(ints, sel, [c](int64_t v) { return v >= c; });
+      break;
   }
-  sel->resize(out);
   return true;
 }
 

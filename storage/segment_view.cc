@@ -124,6 +124,24 @@ absl::StatusOr<IntColumn> SegmentView::Ints(uint32_t id) const {
   std::string_view bits = in.substr(0, bitmap);
   in.remove_prefix(bitmap);
   int64_t prev = 0;
+  // Every row present (time columns, and most code columns): no bitmap walk.
+  bool all_present = std::all_of(bits.begin(), bits.end() - (rows_ % 8 != 0),
+                                 [](char c) { return static_cast<uint8_t>(c) == 0xFF; });
+  if (all_present && rows_ % 8 != 0) {
+    all_present = static_cast<uint8_t>(bits.back()) == (1u << (rows_ % 8)) - 1;
+  }
+  if (all_present) {
+    col.present.assign(rows_, true);
+    int64_t* values = col.values.data();
+    for (size_t i = 0; i < rows_; ++i) {
+      uint64_t z;
+      if (!NextVarint(&in, &z)) return Corrupt("int value");
+      prev += ZigZagDecode(z);
+      values[i] = prev;
+    }
+    if (!in.empty()) return Corrupt("int trailing bytes");
+    return col;
+  }
   for (size_t byte = 0; byte < bitmap; ++byte) {
     for (unsigned b = static_cast<uint8_t>(bits[byte]); b != 0; b &= b - 1) {
       size_t i = byte * 8 + static_cast<size_t>(std::countr_zero(b));
