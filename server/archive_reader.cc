@@ -23,34 +23,6 @@ bool Wanted(const std::vector<std::string>& namespaces, const std::string& ns) {
 
 TimeMicros HourOf(TimeMicros t) { return t - (((t % kBucket) + kBucket) % kBucket); }
 
-// A MemoryReader batch whose cluster column is null: archive lines are the original event JSON,
-// which carries no cluster attribution, and the store gives null for an event without one.
-class ArchiveBatch : public storage::EventBatch {
- public:
-  explicit ArchiveBatch(const storage::EventBatch& inner) : inner_(inner) {
-    no_cluster_.codes.assign(inner.num_rows(), storage::kNullCode);
-  }
-  size_t num_rows() const override { return inner_.num_rows(); }
-  TimeMicros bucket() const override { return inner_.bucket(); }
-  std::string_view ns() const override { return inner_.ns(); }
-  const storage::IntColumn& Ints(storage::Column c) const override { return inner_.Ints(c); }
-  const storage::StringColumn& Strings(storage::Column c) const override {
-    return c == storage::Column::kCluster ? no_cluster_ : inner_.Strings(c);
-  }
-  const storage::ListColumn& Lists(storage::Column c) const override { return inner_.Lists(c); }
-  absl::StatusOr<std::string> EventJson(size_t row) const override { return inner_.EventJson(row); }
-  absl::StatusOr<std::string> RequestObject(size_t row) const override {
-    return inner_.RequestObject(row);
-  }
-  absl::StatusOr<std::string> ResponseObject(size_t row) const override {
-    return inner_.ResponseObject(row);
-  }
-
- private:
-  const storage::EventBatch& inner_;
-  storage::StringColumn no_cluster_;
-};
-
 }  // namespace
 
 absl::Status ArchiveReader::ScanWhere(const storage::ScanRange& range,
@@ -110,7 +82,7 @@ absl::Status ArchiveReader::ScanWhere(const storage::ScanRange& range,
     bool stopped = false;
     storage::BatchCallback counted = [&](const storage::EventBatch& b) -> absl::StatusOr<bool> {
       st.rows_read += b.num_rows();
-      KQ_ASSIGN_OR_RETURN(bool more, fn(ArchiveBatch(b)));
+      KQ_ASSIGN_OR_RETURN(bool more, fn(b));
       stopped = !more;
       return more;
     };

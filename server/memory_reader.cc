@@ -64,7 +64,8 @@ std::optional<std::string_view> StringField(const Event& e, Column c) {
       if (d == nullptr) return std::nullopt;
       return std::string_view(*d);
     }
-    case Column::kCluster:
+    case Column::kCluster:  // "" is no attribution: null, as the store gives it
+      if (e.cluster.empty()) return std::nullopt;
       return e.cluster;
     case Column::kEnv:
       return e.env;
