@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "tests/e2e/e2e_util.h"
 #include "tests/server/live_util.h"
@@ -174,6 +175,68 @@ TEST_F(KqEndToEnd, TalksToKqdOverTls) {
   ProcessResult via_context = Kq({"--context", "secure", "query", "--format", "csv", query});
   EXPECT_EQ(via_context.exit_code, 0) << via_context.err;
   EXPECT_EQ(via_context.out, "Count\n0\n");
+}
+
+// The value of "key" (a string) in an event's JSON text as the generator writes it.
+std::string FieldOf(const std::string& json, const std::string& key) {
+  std::string quoted = absl::StrCat("\"", key, "\":\"");
+  size_t at = json.find(quoted);
+  if (at == std::string::npos) return "";
+  size_t start = at + quoted.size();
+  return json.substr(start, json.find('"', start) - start);
+}
+
+TEST_F(KqEndToEnd, ImportIntoKqdAppliesTheImportScopePolicyAndStatsCountPerRule) {
+  std::string policy = dir_.Sub("import-policy.yaml");
+  testing::WriteFileOrDie(policy,
+                          "apiVersion: audit.k8s.io/v1\n"
+                          "kind: Policy\n"
+                          "rules:\n"
+                          "  - level: None\n"
+                          "    verbs: [get, list, watch]\n"
+                          "  - level: Metadata\n");
+  // What the policy does to the generated events, worked out here from the rules above: reads
+  // are dropped; Request and RequestResponse events are lowered to Metadata; Metadata ones kept.
+  uint64_t dropped = 0, reduced = 0, kept = 0;
+  for (const std::string& line : Lines(testing::ReadFileOrDie(events_file_))) {
+    std::string verb = FieldOf(line, "verb"), level = FieldOf(line, "level");
+    if (verb == "get" || verb == "list" || verb == "watch") {
+      ++dropped;
+    } else if (level == "Metadata") {
+      ++kept;
+    } else {
+      ++reduced;
+    }
+  }
+  ASSERT_GT(dropped, 0u);
+  ASSERT_GT(reduced, 0u);
+  ASSERT_GT(kept, 0u);
+
+  std::string address = StartKqd({"--audit-policies", "prod/import=" + policy});
+  ASSERT_FALSE(address.empty());
+  ProcessResult import =
+      Kq({"--server", address, "import", "--env", "prod", "--cluster", "east", events_file_});
+  ASSERT_EQ(import.exit_code, 0) << import.err;
+
+  ProcessResult json = Kq({"--server", address, "stats", "--env", "prod", "--format", "json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_THAT(json.out, HasSubstr(absl::StrCat(
+                            "\"source\":\"import\",\"cluster\":\"\",\"policy\":\"", policy,
+                            "\",\"rule\":0,\"line\":4,\"level\":\"None\",\"dropped\":", dropped,
+                            ",\"reduced\":0,\"kept\":0}")));
+  EXPECT_THAT(json.out, HasSubstr(absl::StrCat("\"rule\":1,\"line\":6,\"level\":\"Metadata\","
+                                               "\"dropped\":0,\"reduced\":",
+                                               reduced, ",\"kept\":", kept, "}")));
+  EXPECT_THAT(json.out, HasSubstr("\"rule\":null,\"line\":0,\"level\":\"None\",\"dropped\":0,"
+                                  "\"reduced\":0,\"kept\":0}"));
+  ProcessResult table = Kq({"--server", address, "stats", "--env", "prod"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("audit policy at ingest, prod/import: " + policy));
+
+  ProcessResult count =
+      Kq({"--server", address, "query", "--format", "csv", "events | summarize n = count()"});
+  ASSERT_EQ(count.exit_code, 0) << count.err;
+  EXPECT_EQ(count.out, absl::StrCat("n\n", reduced + kept, "\n"));
 }
 
 }  // namespace

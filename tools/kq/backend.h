@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "kq/v1/retention.pb.h"
 #include "query/result.h"
+#include "server/ingest_policies.h"
 #include "storage/store.h"
 
 namespace kq::cli {
@@ -53,9 +54,11 @@ class Backend {
                                           query::RowSink& sink) = 0;
   [[nodiscard]] virtual absl::StatusOr<ImportSummary> Import(
       const ImportRequest& request, const std::function<void(const ImportProgress&)>& progress) = 0;
-  // Every environment when `env` is empty.
+  // Every environment when `env` is empty. `policy_rules` (may be null) receives the counts per
+  // rule of the audit policies kqd applies at ingest to those environments (none embedded:
+  // policies apply in kqd).
   [[nodiscard]] virtual absl::StatusOr<std::vector<storage::EnvironmentStats>> Stats(
-      const std::string& env) = 0;
+      const std::string& env, std::vector<server::PolicyRuleStats>* policy_rules) = 0;
   [[nodiscard]] virtual absl::StatusOr<std::vector<storage::QuarantineRecord>> ListQuarantine(
       const std::string& env, size_t limit) = 0;
   [[nodiscard]] virtual absl::StatusOr<storage::QuarantineRecord> GetQuarantine(

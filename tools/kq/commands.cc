@@ -11,6 +11,7 @@
 #include "common/json_escape.h"
 #include "common/strings.h"
 #include "common/time.h"
+#include "tools/kq/policy_commands.h"
 
 namespace kq::cli {
 namespace {
@@ -136,7 +137,8 @@ int RunStatsCommand(Session& session, const std::string& env, const std::string&
   }
   absl::StatusOr<Backend*> backend = session.backend();
   if (!backend.ok()) return ReportError(backend.status());
-  absl::StatusOr<std::vector<storage::EnvironmentStats>> stats = (*backend)->Stats(env);
+  std::vector<server::PolicyRuleStats> rules;
+  absl::StatusOr<std::vector<storage::EnvironmentStats>> stats = (*backend)->Stats(env, &rules);
   if (!stats.ok()) return ReportError(stats.status());
   std::string out;
   if (format == "json") {
@@ -145,7 +147,8 @@ int RunStatsCommand(Session& session, const std::string& env, const std::string&
       const storage::EnvironmentStats& e = (*stats)[i];
       absl::StrAppend(&out, i ? "," : "", "\n{\"env\":", JsonQuote(e.env), ",\"events\":", e.events,
                       ",\"raw_bytes\":", e.raw_bytes, ",\"disk_bytes\":", e.disk_bytes,
-                      ",\"quarantined\":", e.quarantined, ",\"namespaces\":[");
+                      ",\"quarantined\":", e.quarantined,
+                      ",\"policy_rules\":", PolicyRulesJson(rules, e.env), ",\"namespaces\":[");
       for (size_t j = 0; j < e.namespaces.size(); ++j) {
         const storage::NamespaceStats& n = e.namespaces[j];
         absl::StrAppend(&out, j ? "," : "", "{\"tier\":", JsonQuote(n.tier),
@@ -175,6 +178,7 @@ int RunStatsCommand(Session& session, const std::string& env, const std::string&
                                             n.ns.empty() ? "(cluster)" : n.ns, n.events,
                                             HumanBytes(n.disk_bytes), bars));
     }
+    out += PolicyRulesTable(rules, e.env);
   }
   std::fputs(out.c_str(), stdout);
   return kExitOk;

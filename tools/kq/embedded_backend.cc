@@ -90,7 +90,9 @@ class EmbeddedBackend : public Backend {
     return summary;
   }
 
-  absl::StatusOr<std::vector<storage::EnvironmentStats>> Stats(const std::string& env) override {
+  absl::StatusOr<std::vector<storage::EnvironmentStats>> Stats(
+      const std::string& env, std::vector<server::PolicyRuleStats>* policy_rules) override {
+    if (policy_rules != nullptr) policy_rules->clear();
     std::vector<storage::EnvironmentStats> out;
     for (const std::string& name : store_->EnvironmentNames()) {
       if (!env.empty() && env != name) continue;

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/json_escape.h"
 #include "common/strings.h"
 #include "common/time.h"
@@ -95,6 +96,53 @@ int RunPolicySimulate(Session& session, const SimulateArgs& args) {
   std::fputs(out.c_str(), stdout);
   if (!out.empty() && out.back() != '\n') std::fputc('\n', stdout);
   return kExitOk;
+}
+
+namespace {
+
+std::string ScopeOf(const server::PolicyRuleStats& r) {
+  if (r.source.empty() && r.cluster.empty()) return r.env;
+  return absl::StrCat(r.env, "/", r.source.empty() ? "*" : r.source,
+                      r.cluster.empty() ? "" : absl::StrCat("/", r.cluster));
+}
+
+}  // namespace
+
+std::string PolicyRulesTable(const std::vector<server::PolicyRuleStats>& rules,
+                             const std::string& env) {
+  std::string out;
+  std::string last_scope;
+  for (const server::PolicyRuleStats& r : rules) {
+    if (r.env != env) continue;
+    std::string scope = ScopeOf(r);
+    if (out.empty() || scope != last_scope) {
+      absl::StrAppend(&out, "  audit policy at ingest, ", scope, ": ", r.file,
+                      " (counts since kqd started)\n",
+                      absl::StrFormat("    %-6s %-5s %-16s %12s %12s %12s\n", "rule", "line",
+                                      "level", "dropped", "reduced", "kept"));
+      last_scope = scope;
+    }
+    absl::StrAppend(&out, absl::StrFormat("    %-6s %-5d %-16s %12d %12d %12d\n",
+                                          r.rule < 0 ? "none" : absl::StrCat(r.rule), r.line,
+                                          r.level, r.dropped, r.reduced, r.kept));
+  }
+  return out;
+}
+
+std::string PolicyRulesJson(const std::vector<server::PolicyRuleStats>& rules,
+                            const std::string& env) {
+  std::string out = "[";
+  bool first = true;
+  for (const server::PolicyRuleStats& r : rules) {
+    if (r.env != env) continue;
+    absl::StrAppend(&out, first ? "" : ",", "{\"source\":", JsonQuote(r.source),
+                    ",\"cluster\":", JsonQuote(r.cluster), ",\"policy\":", JsonQuote(r.file),
+                    ",\"rule\":", r.rule < 0 ? "null" : absl::StrCat(r.rule), ",\"line\":", r.line,
+                    ",\"level\":", JsonQuote(r.level), ",\"dropped\":", r.dropped,
+                    ",\"reduced\":", r.reduced, ",\"kept\":", r.kept, "}");
+    first = false;
+  }
+  return out + "]";
 }
 
 }  // namespace kq::cli

@@ -4,7 +4,9 @@
 #define KQ_TOOLS_KQ_POLICY_COMMANDS_H_
 
 #include <string>
+#include <vector>
 
+#include "server/ingest_policies.h"
 #include "tools/kq/session.h"
 
 namespace kq::cli {
@@ -21,6 +23,13 @@ struct SimulateArgs {
 // Reads the stored events (over the query API, so it works embedded and against kqd) and
 // prints, rule by rule, events matched, bytes now and after, and share of the total.
 int RunPolicySimulate(Session& session, const SimulateArgs& args);
+
+// For `kq stats`: the counts per rule of the audit policies kqd applies at ingest to `env`, as a
+// table ("" when there are none) and as a JSON array.
+std::string PolicyRulesTable(const std::vector<server::PolicyRuleStats>& rules,
+                             const std::string& env);
+std::string PolicyRulesJson(const std::vector<server::PolicyRuleStats>& rules,
+                            const std::string& env);
 
 }  // namespace kq::cli
 

@@ -203,11 +203,13 @@ class RemoteBackend : public Backend {
     return ImportSummary{response.stored(), response.duplicates(), response.quarantined()};
   }
 
-  absl::StatusOr<std::vector<storage::EnvironmentStats>> Stats(const std::string& env) override {
+  absl::StatusOr<std::vector<storage::EnvironmentStats>> Stats(
+      const std::string& env, std::vector<server::PolicyRuleStats>* policy_rules) override {
     v1::StatsRequest request;
     request.set_env(env);
     v1::StatsResponse response;
     KQ_RETURN_IF_ERROR(Unary(*admin_, &v1::AdminService::Stub::Stats, request, &response));
+    if (policy_rules != nullptr) policy_rules->clear();
     std::vector<storage::EnvironmentStats> out;
     for (const v1::EnvironmentStats& e : response.environments()) {
       storage::EnvironmentStats s;
@@ -220,6 +222,24 @@ class RemoteBackend : public Backend {
       s.newest = e.newest_micros();
       for (const v1::NamespaceStats& n : e.namespaces()) {
         s.namespaces.push_back({n.tier(), n.ns(), n.events(), n.raw_bytes(), n.disk_bytes()});
+      }
+      s.write_stopped = e.write_stopped();
+      s.delayed_write_rate = e.delayed_write_rate();
+      s.write_stall_micros = e.write_stall_micros();
+      for (const v1::PolicyRuleStats& r : e.policy_rules()) {
+        if (policy_rules == nullptr) break;
+        server::PolicyRuleStats p;
+        p.env = e.env();
+        p.source = r.source();
+        p.cluster = r.cluster();
+        p.file = r.policy();
+        p.rule = r.rule();
+        p.line = r.line();
+        p.level = r.level();
+        p.dropped = r.dropped();
+        p.reduced = r.reduced();
+        p.kept = r.kept();
+        policy_rules->push_back(std::move(p));
       }
       out.push_back(std::move(s));
     }
