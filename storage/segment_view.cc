@@ -33,6 +33,9 @@ using segment_format::kOldestSegmentVersion;
 using segment_format::kSegmentVersion;
 
 namespace {
+// GetVarint64 for varints of three bytes or more (out of line).
+bool LongVarint(std::string_view* in, uint64_t* v) { return GetVarint64(in, v); }
+
 // A varint with the one- and two-byte cases inline (most codes, lengths and deltas are small).
 inline bool NextVarint(std::string_view* in, uint64_t* v) {
   if (in->size() >= 2) {
@@ -48,7 +51,7 @@ inline bool NextVarint(std::string_view* in, uint64_t* v) {
       return true;
     }
   }
-  return GetVarint64(in, v);
+  return LongVarint(in, v);
 }
 }  // namespace
 
@@ -621,6 +624,15 @@ absl::StatusOr<std::vector<Event>> SegmentView::ReadRows(std::span<const size_t>
     if (FindColumn(id) == nullptr) return absl::OkStatus();
     KQ_ASSIGN_OR_RETURN(std::string_view in, RawView(id, kEncDict, &keep));
     if (!ParseDictViews(&in, &dict)) return Corrupt("dictionary");
+    if (dict.size() < 127 && in.size() == rows_) {
+      // Every code is one byte: row r's is byte r.
+      for (size_t i = 0; i < rows.size(); ++i) {
+        uint8_t c = static_cast<uint8_t>(in[rows[i]]);
+        if (c > dict.size()) return Corrupt("dictionary code");
+        if (c > 0) slot(values[i]) = dict[c - 1];
+      }
+      return absl::OkStatus();
+    }
     size_t next = 0;
     for (size_t r = 0; r <= last; ++r) {
       uint64_t c;
