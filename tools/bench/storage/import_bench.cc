@@ -270,7 +270,7 @@ int Run(const Args& args) {
 
   auto start = std::chrono::steady_clock::now();
   double cpu_start = ProcessCpuSeconds();
-  BlockQueue queue(2 * args.threads);
+  BlockQueue queue(args.threads);
   std::thread reader_thread([&] { ReadBlocks(input, args.batch, &queue); });
   std::mutex mu;  // guards the totals below
   uint64_t stored = 0, duplicates = 0, decode_errors = 0;
@@ -287,6 +287,7 @@ int Run(const Args& args) {
       double t0 = ThreadCpuSeconds();
       events.clear();
       decoder.DecodeLines(*block, &events, &errors);
+      block.reset();  // the events own their bytes: free the text before appending
       double t1 = ThreadCpuSeconds();
       storage::AppendResult r;
       absl::Status st = env->Append(events, &r);
@@ -320,9 +321,11 @@ int Run(const Args& args) {
   reader_thread.join();
   if (failed) return 1;
   double import_cpu_s = ProcessCpuSeconds() - cpu_start;
+  double import_rss_mib = PeakRssMiB();
   double import_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   absl::Status st = env->Flush();
   double total_cpu_s = ProcessCpuSeconds() - cpu_start;
+  double flush_rss_mib = PeakRssMiB();
   double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!st.ok()) {
     std::cerr << "flush: " << st << "\n";
@@ -369,8 +372,11 @@ int Run(const Args& args) {
       needle.lookups, needle.index_ms, needle.index_segments, needle.bloom_ms,
       needle.bloom_segments, needle.mismatch ? "  MISMATCH" : "");
   std::printf("drop first day   %.1f ms (DeleteRange)\n", drop_ms);
-  std::printf("peak RSS         %.0f MiB (budget %llu MiB)\n", PeakRssMiB(),
-              static_cast<unsigned long long>(args.budget_mib));
+  std::printf(
+      "peak RSS         %.0f MiB (budget %llu MiB); by the end of import %.0f MiB, of flush %.0f "
+      "MiB\n",
+      PeakRssMiB(), static_cast<unsigned long long>(args.budget_mib), import_rss_mib,
+      flush_rss_mib);
   if (own_dir) fs::remove_all(dir);
   return 0;
 }
