@@ -25,8 +25,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// prod: gets/lists dropped (rule 0), secrets at Metadata (rule 1), kube-system in full (rule 2),
-// the rest at Request (rule 3); RequestReceived stages omitted.
+// prod: gets/lists dropped (rule 0), secrets at Metadata (rule 1), kube-system in full without
+// managedFields (rule 2), the rest at Request (rule 3); RequestReceived stages omitted.
 constexpr char kProdPolicy[] =
     "apiVersion: audit.k8s.io/v1\n"
     "kind: Policy\n"
@@ -38,6 +38,7 @@ constexpr char kProdPolicy[] =
     "    resources: [{group: \"\", resources: [secrets]}]\n"
     "  - level: RequestResponse\n"
     "    namespaces: [kube-system]\n"
+    "    omitManagedFields: true\n"
     "  - level: Request\n";
 // dev: the scratch namespace dropped (rule 0), everything else at Metadata (rule 1).
 constexpr char kDevPolicy[] =
@@ -58,6 +59,7 @@ constexpr char kEdgePolicy[] =
 
 struct TestEvent {
   std::string id, verb, resource, ns, stage;
+  bool managed_fields = false;  // the request body carries metadata.managedFields
 };
 
 std::string EventJson(const TestEvent& e) {
@@ -69,9 +71,10 @@ std::string EventJson(const TestEvent& e) {
       R"(","user":{"username":"alice","groups":["dev"]},"sourceIPs":["10.0.0.1"],)",
       R"("objectRef":{"resource":")", e.resource, R"(","namespace":")", e.ns,
       R"(","name":"x","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200},)",
-      R"("requestObject":{"kind":"Thing","spec":{"a":1}},)",
-      R"("responseObject":{"kind":"Thing","status":{"b":2}},)", R"("requestReceivedTimestamp":")",
-      ts, R"(","stageTimestamp":")", ts, R"("})");
+      R"("requestObject":{"kind":"Thing","metadata":{"name":"x")",
+      e.managed_fields ? R"(,"managedFields":[{"manager":"kubectl","operation":"Update"}])" : "",
+      R"(},"spec":{"a":1}},)", R"("responseObject":{"kind":"Thing","status":{"b":2}},)",
+      R"("requestReceivedTimestamp":")", ts, R"(","stageTimestamp":")", ts, R"("})");
 }
 
 // Deterministic mix of verbs, resources, namespaces and stages.
@@ -82,7 +85,8 @@ std::vector<TestEvent> MakeMix(const std::string& prefix, int n) {
   std::vector<TestEvent> out;
   for (int i = 0; i < n; ++i) {
     out.push_back({absl::StrCat(prefix, "-", i), verbs[i % 7], resources[(i / 7) % 3],
-                   namespaces[(i / 3) % 4], i % 5 == 0 ? "RequestReceived" : "ResponseComplete"});
+                   namespaces[(i / 3) % 4], i % 5 == 0 ? "RequestReceived" : "ResponseComplete",
+                   i % 2 == 0});
   }
   return out;
 }
@@ -91,7 +95,7 @@ std::vector<TestEvent> MakeMix(const std::string& prefix, int n) {
 using Counts = std::map<std::pair<int, std::string>, uint64_t>;
 
 // The three policies above, as predicates. Every event was recorded at RequestResponse with
-// both bodies, so any lower level reduces it.
+// both bodies, so any lower level reduces it; at RequestResponse, stripping managedFields does.
 void CountProd(const TestEvent& e, Counts* c) {
   bool omitted = e.stage == "RequestReceived";
   if (e.verb == "get" || e.verb == "list" || e.verb == "watch") {
@@ -99,7 +103,7 @@ void CountProd(const TestEvent& e, Counts* c) {
   } else if (e.resource == "secrets") {
     (*c)[{1, omitted ? "dropped" : "reduced"}]++;
   } else if (e.ns == "kube-system") {
-    (*c)[{2, omitted ? "dropped" : "kept"}]++;
+    (*c)[{2, omitted ? "dropped" : e.managed_fields ? "reduced" : "kept"}]++;
   } else {
     (*c)[{3, omitted ? "dropped" : "reduced"}]++;
   }
@@ -213,6 +217,7 @@ TEST_F(PolicyIngestTest, PerEnvironmentAndSourcePoliciesWithCountsPerRule) {
   // The mix exercises every outcome of every rule it should.
   ASSERT_GT((want_prod[{1, "dropped"}]), 0u);
   ASSERT_GT((want_prod[{2, "kept"}]), 0u);
+  ASSERT_GT((want_prod[{2, "reduced"}]), 0u);
   ASSERT_GT((want_prod[{3, "reduced"}]), 0u);
   ASSERT_GT((want_edge[{-1, "dropped"}]), 0u);
 
@@ -262,7 +267,8 @@ TEST_F(PolicyIngestTest, PerEnvironmentAndSourcePoliciesWithCountsPerRule) {
   options.data_dir = dir_.Sub("data");
   options.memory_budget_bytes = 32ull << 20;
   ASSERT_OK_AND_ASSIGN(auto store, storage::Store::Open(options));
-  std::map<std::string, std::pair<bool, bool>> bodies;  // auditID -> (request, response)
+  // auditID -> (request body, has a response body)
+  std::map<std::string, std::pair<std::string, bool>> bodies;
   for (const char* env : {"prod", "dev"}) {
     auto reader = store->Find(env)->NewReader();
     ASSERT_OK(reader->Scan(
@@ -272,7 +278,7 @@ TEST_F(PolicyIngestTest, PerEnvironmentAndSourcePoliciesWithCountsPerRule) {
           for (size_t row = 0; row < batch.num_rows(); ++row) {
             KQ_ASSIGN_OR_RETURN(std::string req, batch.RequestObject(row));
             KQ_ASSIGN_OR_RETURN(std::string resp, batch.ResponseObject(row));
-            bodies[ids.dict[ids.codes[row]]] = {!req.empty(), !resp.empty()};
+            bodies[ids.dict[ids.codes[row]]] = {req, !resp.empty()};
           }
           return true;
         },
@@ -290,7 +296,14 @@ TEST_F(PolicyIngestTest, PerEnvironmentAndSourcePoliciesWithCountsPerRule) {
     ASSERT_NE(found, bodies.end()) << e.id;
     int rule = c.begin()->first.first;
     // Rule 1 Metadata: no bodies; rule 2 RequestResponse: both; rule 3 Request: request only.
-    EXPECT_EQ(found->second, std::make_pair(rule >= 2, rule == 2)) << e.id;
+    const auto& [request, has_response] = found->second;
+    EXPECT_EQ(!request.empty(), rule >= 2) << e.id;
+    EXPECT_EQ(has_response, rule == 2) << e.id;
+    if (rule < 2) continue;
+    // managedFields: stripped by rule 2 (omitManagedFields), kept by rule 3; the rest stays.
+    EXPECT_EQ(request.find("managedFields") != std::string::npos, rule == 3 && e.managed_fields)
+        << e.id << " " << request;
+    EXPECT_THAT(request, HasSubstr("\"spec\":{\"a\":1}")) << e.id;
   }
   for (const auto& e : dev) {
     auto found = bodies.find(e.id);
@@ -298,7 +311,7 @@ TEST_F(PolicyIngestTest, PerEnvironmentAndSourcePoliciesWithCountsPerRule) {
       EXPECT_EQ(found, bodies.end()) << e.id;
     } else {
       ASSERT_NE(found, bodies.end()) << e.id;
-      EXPECT_EQ(found->second, std::make_pair(false, false)) << e.id;
+      EXPECT_EQ(found->second, std::make_pair(std::string(), false)) << e.id;
     }
   }
 }
