@@ -151,7 +151,11 @@ absl::StatusOr<BoundExpr> ExprBinder::BindField(const FieldRef& f, size_t pos,
   if (!scope.batch) {
     const Schema& schema = *scope.schema;
     int c = root ? schema.Find(*root) : -1;
-    if (c >= 0 && c != schema.event_column) {
+    // A path into a plain column of whole events' rows (`user.groups` next to the `user`
+    // alias column) reads the event, as it would before the rows were materialised.
+    bool into_event = c >= 0 && f.path.size() > 1 && schema.event_column >= 0 &&
+                      !Dyn(schema.columns[c].type);
+    if (c >= 0 && c != schema.event_column && !into_event) {
       e = ColumnRef(schema, c);
       e.pos = pos;
       e.path = ToPathSteps(f.path, 1);
