@@ -122,12 +122,12 @@ absl::Status AddTail(ServerConfig* c, std::string_view env, std::string_view clu
 
 absl::Status AddPolicyScope(ServerConfig* c, PolicyScope scope) {
   if (!ValidName(scope.env)) {
-    return Bad(absl::StrCat("audit-policies: env \"", scope.env, "\" is not a valid name"));
+    return Bad(absl::StrCat("env \"", scope.env, "\" is not a valid name"));
   }
   if (!scope.source.empty() && std::find(std::begin(kPolicySources), std::end(kPolicySources),
                                          scope.source) == std::end(kPolicySources)) {
-    return Bad(absl::StrCat("audit-policies: source \"", scope.source,
-                            "\" is not one of webhook, tail, grpc, import"));
+    return Bad(
+        absl::StrCat("source \"", scope.source, "\" is not one of webhook, tail, grpc, import"));
   }
   c->audit_policies.push_back(std::move(scope));
   return absl::OkStatus();
