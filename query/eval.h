@@ -21,6 +21,9 @@ class EvalContext {
   const storage::EventBatch* batch = nullptr;
   size_t row = 0;
   const Row* table_row = nullptr;
+  // Set by Stage::Emit: table_row is that call's own row, which the consumer may move from
+  // when it keeps the row unchanged (the sink).
+  Row* owned_row = nullptr;
   TimeMicros now = 0;  // now() and ago(), fixed for the whole query
 
   // Inside any(): the current element.

@@ -57,7 +57,11 @@ class SinkStage : public Stage {
                        " rows; narrow it with where, take or summarize"));
     }
     ++*returned_;
-    buffer_.push_back(*ctx.table_row);
+    if (ctx.owned_row != nullptr) {
+      buffer_.push_back(std::move(*ctx.owned_row));
+    } else {
+      buffer_.push_back(*ctx.table_row);
+    }
     if (buffer_.size() >= 1024) return Flush();
     return absl::OkStatus();
   }
@@ -330,6 +334,7 @@ absl::Status Stage::Emit(Row row) {
   EvalContext ctx;
   ctx.now = now_;
   ctx.table_row = &row;
+  ctx.owned_row = &row;
   return next_->Consume(ctx);
 }
 

@@ -163,12 +163,13 @@ absl::StatusOr<IntColumn> SegmentView::Ints(uint32_t id) const {
 namespace {
 bool GetDict(std::string_view* in, std::vector<std::string>* dict) {
   uint64_t n;
-  if (!GetVarint64(in, &n) || n > in->size()) return false;
+  if (!NextVarint(in, &n) || n > in->size()) return false;
   dict->reserve(n);
   for (uint64_t i = 0; i < n; ++i) {
-    std::string_view s;
-    if (!GetLengthPrefixed(in, &s)) return false;
-    dict->emplace_back(s);
+    uint64_t len;
+    if (!NextVarint(in, &len) || len > in->size()) return false;
+    dict->emplace_back(in->data(), len);
+    in->remove_prefix(len);
   }
   return true;
 }
