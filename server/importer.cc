@@ -1,6 +1,8 @@
 #include "server/importer.h"
 
 #include <algorithm>
+#include <deque>
+#include <future>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -80,27 +82,63 @@ absl::StatusOr<IngestStats> ImportFile(const std::string& path, const ImportSink
     return total;
   }
 
+  // Chunks handed to the sink, oldest first; each owns its text while the sink works on it.
+  struct InFlight {
+    std::string text;
+    IngestStats stats;
+    std::future<absl::Status> stored;
+  };
+  std::deque<std::unique_ptr<InFlight>> in_flight;
+  auto finish_oldest = [&]() -> absl::Status {
+    std::unique_ptr<InFlight> f = std::move(in_flight.front());
+    in_flight.pop_front();
+    absl::Status status = f->stored.get();
+    total.Merge(f->stats);
+    report();
+    return status;
+  };
+  // Waits for every chunk in flight; returns `status` if it is an error, else the first error
+  // of those chunks.
+  auto finish_all = [&](absl::Status status) -> absl::Status {
+    while (!in_flight.empty()) status.Update(finish_oldest());
+    return status;
+  };
+  auto send = [&](std::string text, uint64_t first_line) -> absl::Status {
+    while (in_flight.size() >= std::max<size_t>(options.chunks_in_flight, 1)) {
+      KQ_RETURN_IF_ERROR(finish_oldest());
+    }
+    auto f = std::make_unique<InFlight>();
+    f->text = std::move(text);
+    InFlight* raw = f.get();
+    raw->stored = std::async(std::launch::async, [&sink, &source, raw, first_line] {
+      return sink({raw->text, TextKind::kLines, first_line, source}, &raw->stats);
+    });
+    in_flight.push_back(std::move(f));
+    return absl::OkStatus();
+  };
+
   uint64_t line = 1;
   while (true) {
-    KQ_RETURN_IF_ERROR(fill(options.chunk_bytes));
+    if (absl::Status s = fill(options.chunk_bytes); !s.ok()) return finish_all(s);
     if (buf.empty()) break;
     size_t cut = buf.size();
     if (!eof) {
       size_t nl = buf.rfind('\n');
       if (nl == std::string::npos) {
         // One line longer than a chunk: read on until its newline.
-        KQ_RETURN_IF_ERROR(fill(buf.size() * 2));
+        if (absl::Status s = fill(buf.size() * 2); !s.ok()) return finish_all(s);
         continue;
       }
       cut = nl + 1;
     }
-    std::string_view chunk(buf.data(), cut);
-    KQ_RETURN_IF_ERROR(sink({chunk, TextKind::kLines, line, source}, &total));
-    line += CountLines(chunk);
+    std::string chunk = buf.substr(0, cut);
     buf.erase(0, cut);
-    report();
+    const uint64_t first_line = line;
+    line += CountLines(chunk);
+    if (absl::Status s = send(std::move(chunk), first_line); !s.ok()) return finish_all(s);
     if (eof && buf.empty()) break;
   }
+  KQ_RETURN_IF_ERROR(finish_all(absl::OkStatus()));
   report();
   return total;
 }

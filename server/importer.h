@@ -4,9 +4,10 @@
 //
 // JSON lines are cut into chunks of whole lines (about `chunk_bytes` each) so memory stays
 // bounded for any file size; a document is read whole. Each chunk goes to the sink with the
-// line number of its first line, so quarantine records name the file's own lines.
+// line number of its first line, so quarantine records name the file's own lines. Chunks are
+// stored while the following ones are read, up to ImportOptions::chunks_in_flight at once.
 //
-// Not thread-safe; one import per Importer call.
+// ImportFile may be called from several threads at once (for different files).
 #ifndef KQ_SERVER_IMPORTER_H_
 #define KQ_SERVER_IMPORTER_H_
 
@@ -41,11 +42,17 @@ using ProgressFn = std::function<void(const ImportProgress&)>;
 
 struct ImportOptions {
   size_t chunk_bytes = 4u << 20;
+  // Chunks handed to the sink at once, each on its own thread, while the next one is read.
+  // With 1 (the default, for sinks that must see chunks one after another, such as a gRPC
+  // stream) the sink is called once at a time, in file order. Above 1 the sink must be
+  // thread-safe (PipelineSink is).
+  size_t chunks_in_flight = 1;
   // Largest document (EventList) file accepted, decompressed. Unit: bytes. Default 1 GiB.
   size_t max_document_bytes = 1u << 30;
 };
 
-// Imports one file. Progress is reported after each chunk (may be null). The summary covers
+// Imports one file. Progress is reported, on the calling thread, after each chunk is stored
+// (may be null). The summary covers
 // the whole file; on error, what was stored before the error stays stored (importing the file
 // again is safe: duplicates are skipped).
 [[nodiscard]] absl::StatusOr<IngestStats> ImportFile(const std::string& path,

@@ -3,6 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "tests/server/test_events.h"
@@ -113,6 +119,68 @@ TEST(ImporterTest, SinkErrorStopsTheImport) {
   };
   EXPECT_THAT(ImportFile(dir.Sub("a.jsonl"), failing, nullptr),
               StatusIs(absl::StatusCode::kUnavailable, ::testing::HasSubstr("down")));
+}
+
+TEST(ImporterTest, ChunksInFlightAreStoredConcurrentlyEachOnceWithTheirLineNumbers) {
+  testing::TempDir dir;
+  std::vector<std::string> lines = testing::MakeEvents("par", 400);
+  testing::WriteFileOrDie(dir.Sub("a.jsonl"), absl::StrJoin(lines, "\n") + "\n");
+  std::mutex mu;
+  std::map<uint64_t, std::string> by_first_line;
+  std::atomic<int> running{0}, most_at_once{0};
+  ImportSink sink = [&](const ImportChunk& c, IngestStats* stats) {
+    int now = ++running;
+    int seen = most_at_once.load();
+    while (now > seen && !most_at_once.compare_exchange_weak(seen, now)) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // let the next chunk start
+    {
+      std::lock_guard<std::mutex> l(mu);
+      EXPECT_TRUE(by_first_line.emplace(c.first_line, std::string(c.text)).second);
+    }
+    stats->decoded += static_cast<uint64_t>(std::count(c.text.begin(), c.text.end(), '\n'));
+    stats->stored += 1;  // chunks, so the merged total can be checked
+    --running;
+    return absl::OkStatus();
+  };
+  ImportOptions options;
+  options.chunk_bytes = 8000;
+  options.chunks_in_flight = 3;
+  ASSERT_OK_AND_ASSIGN(IngestStats stats, ImportFile(dir.Sub("a.jsonl"), sink, nullptr, options));
+  EXPECT_GE(most_at_once.load(), 2);
+  EXPECT_LE(most_at_once.load(), 3);
+  EXPECT_EQ(stats.decoded, 400u);
+  EXPECT_EQ(stats.stored, by_first_line.size());
+  // In line order the chunks are the file, and each starts at its own line.
+  uint64_t expected_line = 1;
+  for (const auto& [first_line, text] : by_first_line) {
+    EXPECT_EQ(first_line, expected_line);
+    EXPECT_EQ(text.substr(0, text.find('\n')), lines[first_line - 1]);
+    expected_line += std::count(text.begin(), text.end(), '\n');
+  }
+  EXPECT_EQ(expected_line, 401u);
+}
+
+TEST(ImporterTest, AnErrorWithChunksInFlightIsReturnedAfterTheyFinish) {
+  testing::TempDir dir;
+  testing::WriteFileOrDie(dir.Sub("a.jsonl"),
+                          absl::StrJoin(testing::MakeEvents("err", 300), "\n") + "\n");
+  std::atomic<int> calls{0}, running{0};
+  ImportSink sink = [&](const ImportChunk& c, IngestStats*) {
+    ++running;
+    int call = ++calls;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    --running;
+    if (c.first_line > 1 && call == 2) return absl::DataLossError("disk gone");
+    return absl::OkStatus();
+  };
+  ImportOptions options;
+  options.chunk_bytes = 8000;
+  options.chunks_in_flight = 2;
+  EXPECT_THAT(ImportFile(dir.Sub("a.jsonl"), sink, nullptr, options),
+              StatusIs(absl::StatusCode::kDataLoss, ::testing::HasSubstr("disk gone")));
+  EXPECT_EQ(running.load(), 0);  // nothing still running after the import returned
+  EXPECT_LT(calls.load(), 10);   // the import stopped early (the file has about 20 chunks)
 }
 
 }  // namespace
