@@ -1,7 +1,11 @@
 #include <algorithm>
+#include <atomic>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "server/ingest_policies.h"
+#include "server/policy_simulation.h"
 #include "server/services.h"
 
 #ifndef KQ_VERSION
@@ -78,6 +82,19 @@ grpc::ServerUnaryReactor* RunOnPool(const ServiceContext& ctx, grpc::CallbackSer
   }
   return reactor;
 }
+
+// A unary reactor whose cancellation (client gone, deadline passed) sets a flag the worker
+// polls. The flag is shared so the worker may read it after the reactor is gone; the reactor
+// deletes itself once finished.
+class CancellableReactor : public grpc::ServerUnaryReactor {
+ public:
+  const std::shared_ptr<std::atomic<bool>>& cancelled() const { return cancelled_; }
+  void OnCancel() override { cancelled_->store(true); }
+  void OnDone() override { delete this; }
+
+ private:
+  std::shared_ptr<std::atomic<bool>> cancelled_ = std::make_shared<std::atomic<bool>>(false);
+};
 
 }  // namespace
 
@@ -168,6 +185,31 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetQuarantine(
     FillRecord(*record, true, response);
     return absl::OkStatus();
   });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::SimulatePolicy(
+    grpc::CallbackServerContext* context, const kq::v1::SimulatePolicyRequest* request,
+    kq::v1::SimulatePolicyResponse* response) {
+  auto* reactor = new CancellableReactor();
+  query::QueryOptions options;
+  options.clock = ctx_.clock;
+  options.deadline = DeadlineMicros(context);
+  ServiceContext ctx = ctx_;
+  std::shared_ptr<std::atomic<bool>> cancelled = reactor->cancelled();
+  bool ok = ctx_.query_pool->Submit([ctx, reactor, request, response, options, cancelled] {
+    query::QueryOptions run = options;
+    run.cancelled = cancelled.get();
+    absl::Status s = server::SimulatePolicy(*ctx.readers, *request, run, response);
+    if (!s.ok() && s.code() != absl::StatusCode::kInvalidArgument) {
+      log::Info("policy simulation ended: ", s.ToString());
+    }
+    reactor->Finish(ToGrpc(s));
+  });
+  if (!ok) {
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "kqd is busy or shutting down; retry"));
+  }
+  return reactor;
 }
 
 }  // namespace kq::server

@@ -15,12 +15,6 @@ constexpr uint32_t kDefaultBatchRows = 1024;
 constexpr uint32_t kMaxBatchRows = 65536;
 constexpr size_t kBatchBytes = 1 << 20;
 
-TimeMicros DeadlineMicros(const grpc::CallbackServerContext* context) {
-  auto deadline = context->deadline();
-  if (deadline == std::chrono::system_clock::time_point::max()) return INT64_MAX;
-  return std::chrono::duration_cast<std::chrono::microseconds>(deadline.time_since_epoch()).count();
-}
-
 // Streams engine results as QueryResponse batches into a ResponseStream.
 class StreamSink : public query::RowSink {
  public:
@@ -105,6 +99,12 @@ std::string OutcomeName(const absl::Status& s) {
 }
 
 }  // namespace
+
+TimeMicros DeadlineMicros(const grpc::CallbackServerContext* context) {
+  auto deadline = context->deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) return INT64_MAX;
+  return std::chrono::duration_cast<std::chrono::microseconds>(deadline.time_since_epoch()).count();
+}
 
 grpc::ServerWriteReactor<kq::v1::QueryResponse>* QueryServiceImpl::Query(
     grpc::CallbackServerContext* context, const kq::v1::QueryRequest* request) {

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "common/clock.h"
 #include "kq/v1/admin.grpc.pb.h"
 #include "kq/v1/ingest.grpc.pb.h"
 #include "kq/v1/query.grpc.pb.h"
@@ -49,6 +50,9 @@ struct ServiceContext {
 
 // absl::Status -> grpc::Status (the code numbers are the same; the message is kept).
 grpc::Status ToGrpc(const absl::Status& status);
+
+// The call's deadline in UTC microseconds (INT64_MAX when it has none), for QueryOptions.
+TimeMicros DeadlineMicros(const grpc::CallbackServerContext* context);
 
 class IngestServiceImpl : public kq::v1::IngestService::CallbackService {
  public:
@@ -93,6 +97,11 @@ class AdminServiceImpl : public kq::v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* GetQuarantine(grpc::CallbackServerContext* context,
                                           const kq::v1::GetQuarantineRequest* request,
                                           kq::v1::QuarantineRecord* response) override;
+  // Runs on the query pool through server/policy_simulation.h; the deadline and a client
+  // cancellation stop the scan.
+  grpc::ServerUnaryReactor* SimulatePolicy(grpc::CallbackServerContext* context,
+                                           const kq::v1::SimulatePolicyRequest* request,
+                                           kq::v1::SimulatePolicyResponse* response) override;
 
  private:
   ServiceContext ctx_;

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "kq/v1/admin.pb.h"
 #include "kq/v1/retention.pb.h"
 #include "query/result.h"
 #include "server/ingest_policies.h"
@@ -41,11 +42,9 @@ class Backend {
  public:
   virtual ~Backend() = default;
 
-  // `max_rows` 0 keeps the default limit (1,000,000); commands that read every event (policy
-  // simulate) raise it.
+  // At most the server's row limit (1,000,000 by default) rows; beyond it ResourceExhausted.
   [[nodiscard]] virtual absl::Status Query(const std::string& text, const std::string& env,
-                                           query::RowSink& sink, query::QueryStats* stats,
-                                           uint64_t max_rows = 0) = 0;
+                                           query::RowSink& sink, query::QueryStats* stats) = 0;
   [[nodiscard]] virtual absl::StatusOr<std::string> Explain(const std::string& text,
                                                             const std::string& env) = 0;
   // Streams events matching `text` (a where-pipeline) as they arrive, until `sink` fails or
@@ -63,6 +62,11 @@ class Backend {
       const std::string& env, size_t limit) = 0;
   [[nodiscard]] virtual absl::StatusOr<storage::QuarantineRecord> GetQuarantine(
       const std::string& env, uint64_t id) = 0;
+
+  // `kq policy simulate`: the kq.v1 AdminService.SimulatePolicy call, answered where the events
+  // are: by kqd or, embedded, in-process by the same server::SimulatePolicy. No row limit.
+  [[nodiscard]] virtual absl::Status SimulatePolicy(const v1::SimulatePolicyRequest& request,
+                                                    v1::SimulatePolicyResponse* response) = 0;
 
   // Retention, holds and archives (`kq retention|hold|archive`): the kq.v1 RetentionService
   // calls, answered by kqd or, embedded, in-process by the same server::RetentionRunner.

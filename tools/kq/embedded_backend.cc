@@ -10,6 +10,7 @@
 #include "server/importer.h"
 #include "server/ingest_pipeline.h"
 #include "server/metrics.h"
+#include "server/policy_simulation.h"
 #include "server/retention_runner.h"
 #include "server/store_readers.h"
 #include "server/tail_hub.h"
@@ -44,11 +45,15 @@ class EmbeddedBackend : public Backend {
   }
 
   absl::Status Query(const std::string& text, const std::string& env, query::RowSink& sink,
-                     query::QueryStats* stats, uint64_t max_rows) override {
+                     query::QueryStats* stats) override {
     query::QueryOptions options;
     options.default_env = env;
-    if (max_rows > 0) options.max_rows = max_rows;
     return query::RunQuery(*readers_, text, options, sink, stats);
+  }
+
+  absl::Status SimulatePolicy(const v1::SimulatePolicyRequest& request,
+                              v1::SimulatePolicyResponse* response) override {
+    return server::SimulatePolicy(*readers_, request, query::QueryOptions(), response);
   }
 
   absl::StatusOr<std::string> Explain(const std::string& text, const std::string& env) override {

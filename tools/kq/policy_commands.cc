@@ -1,7 +1,10 @@
 #include "tools/kq/policy_commands.h"
 
+#include <cerrno>
 #include <cstdio>
-#include <limits>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -11,40 +14,26 @@
 #include "retention/policy.h"
 #include "retention/policy_lint.h"
 #include "retention/policy_simulate.h"
+#include "server/policy_simulation.h"
 #include "tools/kq/commands.h"
 
 namespace kq::cli {
 namespace {
 
-// Feeds the "_event" column of a whole-event result into a simulation.
-class SimulationSink : public query::RowSink {
- public:
-  explicit SimulationSink(retention::PolicySimulation* simulation) : simulation_(simulation) {}
-
-  absl::Status OnSchema(const std::vector<query::ColumnInfo>& columns) override {
-    for (size_t i = 0; i < columns.size(); ++i) {
-      if (columns[i].type == query::ValueType::kEvent) event_column_ = i;
-    }
-    if (event_column_ == kNone) {
-      return absl::InternalError("the event query did not return whole events");
-    }
-    return absl::OkStatus();
+// The text of the policy file; NotFound / FailedPrecondition naming it when it cannot be read.
+absl::StatusOr<std::string> ReadPolicyText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    int err = errno;
+    std::string msg = absl::StrCat("cannot read ", path, ": ", std::strerror(err));
+    if (err == ENOENT) return absl::NotFoundError(msg);
+    return absl::FailedPreconditionError(msg);
   }
-
-  absl::Status OnRows(std::span<const query::Row> rows) override {
-    for (const query::Row& row : rows) {
-      if (const auto* json = std::get_if<query::Json>(&row[event_column_])) {
-        simulation_->AddEventJson(json->text);
-      }
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  static constexpr size_t kNone = std::numeric_limits<size_t>::max();
-  retention::PolicySimulation* simulation_;
-  size_t event_column_ = kNone;
-};
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(absl::StrCat("error reading ", path));
+  return text.str();
+}
 
 }  // namespace
 
@@ -74,25 +63,31 @@ int RunPolicyLint(const std::string& policy_file, const std::string& format) {
 }
 
 int RunPolicySimulate(Session& session, const SimulateArgs& args) {
-  absl::StatusOr<retention::Policy> policy = retention::Policy::LoadFile(args.policy_file);
+  absl::StatusOr<std::string> text = ReadPolicyText(args.policy_file);
+  if (!text.ok()) return ReportError(text.status());
+  // Parsed here too: a bad policy fails before any connection, and the table names each
+  // rule's line in the file.
+  absl::StatusOr<retention::Policy> policy = retention::Policy::Parse(*text, args.policy_file);
   if (!policy.ok()) return ReportError(policy.status());
-  std::string text = "events";
+  v1::SimulatePolicyRequest request;
+  request.set_policy_yaml(*text);
+  request.set_policy_name(args.policy_file);
+  request.set_env(args.env.empty() ? session.target().env : args.env);
   if (!args.since.empty()) {
     absl::StatusOr<TimeMicros> since = ParseDuration(args.since);
     if (!since.ok()) return ReportError(since.status()), kExitUsage;
-    text = absl::StrCat("events | where time >= ago(", FormatDuration(*since), ")");
+    request.set_lookback_micros(*since);
   }
   absl::StatusOr<Backend*> backend = session.backend();
   if (!backend.ok()) return ReportError(backend.status());
-  retention::PolicySimulation simulation(*policy);
-  SimulationSink sink(&simulation);
-  std::string env = args.env.empty() ? session.target().env : args.env;
-  absl::Status status =
-      (*backend)->Query(text, env, sink, nullptr, std::numeric_limits<int64_t>::max());
-  if (!status.ok()) return ReportError(status);
-  retention::SimulationReport report = simulation.Report();
-  std::string out = args.format == "json" ? retention::SimulationJson(report)
-                                          : retention::FormatSimulation(*policy, report);
+  v1::SimulatePolicyResponse response;
+  if (absl::Status s = (*backend)->SimulatePolicy(request, &response); !s.ok()) {
+    return ReportError(s);
+  }
+  absl::StatusOr<retention::SimulationReport> report = server::ReportFromProto(response);
+  if (!report.ok()) return ReportError(report.status());
+  std::string out = args.format == "json" ? retention::SimulationJson(*report)
+                                          : retention::FormatSimulation(*policy, *report);
   std::fputs(out.c_str(), stdout);
   if (!out.empty() && out.back() != '\n') std::fputc('\n', stdout);
   return kExitOk;

@@ -20,8 +20,9 @@ struct SimulateArgs {
   std::string since;  // a duration ("7d"); empty: every stored event
   std::string format = "table";
 };
-// Reads the stored events (over the query API, so it works embedded and against kqd) and
-// prints, rule by rule, events matched, bytes now and after, and share of the total.
+// Simulates the policy where the events are (Backend::SimulatePolicy: in kqd with --server,
+// in-process with --data) and prints, rule by rule, events matched, bytes now and after, and
+// share of the total.
 int RunPolicySimulate(Session& session, const SimulateArgs& args);
 
 // For `kq stats`: the counts per rule of the audit policies kqd applies at ingest to `env`, as a

@@ -128,12 +128,11 @@ class RemoteBackend : public Backend {
         retention_(v1::RetentionService::NewStub(channel)) {}
 
   absl::Status Query(const std::string& text, const std::string& env, query::RowSink& sink,
-                     query::QueryStats* stats, uint64_t max_rows) override {
+                     query::QueryStats* stats) override {
     grpc::ClientContext context;
     v1::QueryRequest request;
     request.set_query(text);
     request.set_default_env(env);
-    request.set_max_rows(max_rows);
     return DrainStream(context, *query_->Query(&context, request), sink, stats);
   }
 
@@ -266,6 +265,11 @@ class RemoteBackend : public Backend {
     v1::QuarantineRecord response;
     KQ_RETURN_IF_ERROR(Unary(*admin_, &v1::AdminService::Stub::GetQuarantine, request, &response));
     return FromProto(response);
+  }
+
+  absl::Status SimulatePolicy(const v1::SimulatePolicyRequest& request,
+                              v1::SimulatePolicyResponse* response) override {
+    return Unary(*admin_, &v1::AdminService::Stub::SimulatePolicy, request, response);
   }
 
   absl::Status RetentionPlan(const v1::RetentionPlanRequest& request,
