@@ -7,11 +7,13 @@
 
 #include <rocksdb/db.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -82,6 +84,9 @@ class EnvironmentImpl : public Environment {
   // DeleteRange). Runs in the background after a DeleteRange; reads the whole index. Returns
   // the keys removed.
   [[nodiscard]] absl::StatusOr<uint64_t> SweepAuditIndex();
+  // Asks the merge thread for a SweepAuditIndex once deletions pause (see
+  // sweep_pending_since_). Called after every deletion of segments.
+  void RequestIndexSweep();
   // The number of auditID index keys (reads the whole index; for tests).
   [[nodiscard]] absl::StatusOr<uint64_t> CountAuditIndexKeys();
 
@@ -142,7 +147,11 @@ class EnvironmentImpl : public Environment {
   std::condition_variable merge_cv_;
   bool stop_ = false;
   uint64_t appends_since_merge_ = 0;
-  bool sweep_index_ = false;  // set by DeleteRange
+  // Deletions not yet followed by an auditID index sweep. A sweep reads the whole index, so it
+  // waits until no deletion came for kSweepQuiet (a retention run deletes many ranges in a row)
+  // or kSweepMaxDelay passed since the first pending one.
+  std::optional<std::chrono::steady_clock::time_point> sweep_pending_since_;
+  std::chrono::steady_clock::time_point last_deletion_;
   std::thread merge_thread_;
 };
 

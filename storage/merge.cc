@@ -23,6 +23,13 @@ constexpr uint64_t kSmallRows = 16384;
 // segments, as Flush does.
 constexpr size_t kMaxSmallSegments = 64;
 
+// How often the merge thread looks for work when nothing wakes it.
+constexpr std::chrono::seconds kMergeLoopTick{5};
+// An index sweep waits for this long without deletions, but no longer than kSweepMaxDelay
+// after the first one (see EnvironmentImpl::sweep_pending_since_).
+constexpr std::chrono::seconds kSweepQuiet{10};
+constexpr std::chrono::minutes kSweepMaxDelay{5};
+
 struct Candidate {
   std::string key;
   Summary summary;
@@ -148,17 +155,24 @@ absl::StatusOr<uint64_t> EnvironmentImpl::MergeSmallSegments(bool all) {
   return merged;
 }
 
+void EnvironmentImpl::RequestIndexSweep() {
+  std::lock_guard<std::mutex> l(merge_mu_);
+  last_deletion_ = std::chrono::steady_clock::now();
+  if (!sweep_pending_since_) sweep_pending_since_ = last_deletion_;
+}
+
 void EnvironmentImpl::MergeLoop() {
   std::unique_lock<std::mutex> l(merge_mu_);
   while (!stop_) {
-    merge_cv_.wait_for(l, std::chrono::seconds(5),
-                       [&] { return stop_ || appends_since_merge_ >= 64 || sweep_index_; });
+    merge_cv_.wait_for(l, kMergeLoopTick, [&] { return stop_ || appends_since_merge_ >= 64; });
     if (stop_) break;
-    if (appends_since_merge_ == 0 && !sweep_index_) continue;
+    const auto now = std::chrono::steady_clock::now();
+    const bool sweep = sweep_pending_since_ && (now - last_deletion_ >= kSweepQuiet ||
+                                                now - *sweep_pending_since_ >= kSweepMaxDelay);
+    if (appends_since_merge_ == 0 && !sweep) continue;
     bool merge = appends_since_merge_ > 0;
-    bool sweep = sweep_index_;
     appends_since_merge_ = 0;
-    sweep_index_ = false;
+    if (sweep) sweep_pending_since_.reset();
     l.unlock();
     if (merge) {
       absl::StatusOr<uint64_t> merged = MergeSmallSegments(/*all=*/false);

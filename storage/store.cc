@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/coding.h"
+#include "common/log.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "storage/environment_impl.h"
@@ -127,6 +128,14 @@ EnvironmentImpl::~EnvironmentImpl() {
   }
   merge_cv_.notify_all();
   if (merge_thread_.joinable()) merge_thread_.join();
+  // Deletions whose index sweep still waited for a pause are swept now, or their keys would
+  // stay until a later process deletes something.
+  if (db_ != nullptr && sweep_pending_since_) {
+    if (absl::StatusOr<uint64_t> swept = SweepAuditIndex(); !swept.ok()) {
+      log::Warning("environment ", name_,
+                   ": auditID index sweep at close failed: ", swept.status().ToString());
+    }
+  }
   if (db_ != nullptr) {
     for (auto* h : handles_) (void)db_->DestroyColumnFamilyHandle(h);
     (void)db_->Close();
@@ -457,11 +466,7 @@ absl::Status EnvironmentImpl::DeleteRange(TimeMicros from, TimeMicros to,
         nullptr));
   }
   // The auditID index keys of the deleted groups go in the background (SweepAuditIndex).
-  {
-    std::lock_guard<std::mutex> l(merge_mu_);
-    sweep_index_ = true;
-  }
-  merge_cv_.notify_one();
+  RequestIndexSweep();
   return absl::OkStatus();
 }
 
@@ -485,11 +490,7 @@ absl::Status EnvironmentImpl::DeleteSeen(const Reader& reader, TimeMicros from, 
         }));
     KQ_RETURN_IF_ERROR(Write(&batch));
   }
-  {
-    std::lock_guard<std::mutex> l(merge_mu_);
-    sweep_index_ = true;
-  }
-  merge_cv_.notify_one();
+  RequestIndexSweep();
   return absl::OkStatus();
 }
 

@@ -183,6 +183,31 @@ TEST(AuditIndexTest, SweepRemovesTheKeysOfDeletedGroupsOnly) {
   ExpectLookupsEqualBruteForce(prod, ids);
 }
 
+TEST(AuditIndexTest, DeletionsAreSweptAtCloseWhenTheSweepStillWaited) {
+  TempDir dir;
+  std::set<std::string> ids;
+  uint64_t left = 0;
+  {
+    auto store = OpenStore(dir);
+    auto* prod = dynamic_cast<EnvironmentImpl*>(store->Find("prod"));
+    ASSERT_NE(prod, nullptr);
+    ids = Fill(prod);
+    ASSERT_OK(prod->Flush());
+    // The background sweep waits for 10 s without deletions: the store closes before that.
+    ASSERT_OK(prod->DeleteRange(kDay0, kDay0 + 10 * kMicrosPerHour, {}));
+    left = DistinctGroups(prod);
+    ASSERT_OK_AND_ASSIGN(uint64_t keys, prod->CountAuditIndexKeys());
+    EXPECT_GT(keys, left);  // not swept yet
+  }
+  auto store = OpenStore(dir);
+  auto* prod = dynamic_cast<EnvironmentImpl*>(store->Find("prod"));
+  ASSERT_NE(prod, nullptr);
+  ASSERT_OK_AND_ASSIGN(uint64_t keys, prod->CountAuditIndexKeys());
+  EXPECT_EQ(keys, left);
+  EXPECT_EQ(DistinctGroups(prod), left);
+  ExpectLookupsEqualBruteForce(prod, ids);
+}
+
 TEST(AuditIndexTest, LookupReadsOnlyTheGroupsHoldingTheAuditId) {
   TempDir dir;
   auto store = OpenStore(dir);

@@ -79,14 +79,18 @@ class EmbeddedBackend : public Backend {
     }
     ImportSummary summary;
     server::ImportSink sink = server::PipelineSink(&pipeline_, request.env, request.cluster);
+    // The pipeline is thread-safe: decode and store two chunks at once (one per core here).
+    server::ImportOptions options;
+    options.chunks_in_flight = 2;
     for (const std::string& file : request.files) {
       const ImportProgress before = total;
+      auto file_progress = [&](const server::ImportProgress& p) {
+        total.bytes_done = before.bytes_done + p.bytes_done;
+        total.events = before.events + p.events;
+        progress(total);
+      };
       KQ_ASSIGN_OR_RETURN(server::IngestStats stats,
-                          server::ImportFile(file, sink, [&](const server::ImportProgress& p) {
-                            total.bytes_done = before.bytes_done + p.bytes_done;
-                            total.events = before.events + p.events;
-                            progress(total);
-                          }));
+                          server::ImportFile(file, sink, file_progress, options));
       summary.stored += stats.stored;
       wrote_ = wrote_ || stats.stored > 0;
       summary.duplicates += stats.duplicates;
