@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/memtablerep.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
@@ -30,6 +32,8 @@ namespace {
 
 constexpr int kFormatVersion = 2;
 constexpr size_t kQuarantinePayloadLimit = 1u << 20;
+// Hash buckets of an auditids memtable (8 bytes each): about one per index key of a full one.
+constexpr size_t kAuditIdMemtableBuckets = 1u << 17;
 constexpr const char* kCfNames[] = {"default", "segments",   "summaries", "bodies",
                                     "dedupe",  "quarantine", "auditids"};
 
@@ -171,6 +175,9 @@ absl::Status EnvironmentImpl::OpenDb(const SharedResources& shared) {
   db_options.keep_log_file_num = 2;
   db_options.max_log_file_size = 4ull << 20;
   db_options.max_total_wal_size = 256ull << 20;
+  // Required by the auditids column family's hash-bucketed memtable; a write group's leader
+  // inserts every batch of the group.
+  db_options.allow_concurrent_memtable_write = false;
   db_options.paranoid_checks = true;
 
   rocksdb::BlockBasedTableOptions table;
@@ -193,6 +200,10 @@ absl::Status EnvironmentImpl::OpenDb(const SharedResources& shared) {
       cf.bottommost_compression = rocksdb::kZSTD;
       cf.bottommost_compression_opts.enabled = true;
       cf.bottommost_compression_opts.level = 9;
+      // One index key per event arrives in hash order: a hash-bucketed memtable (by the 4-byte
+      // auditID hash, what look-ups seek) inserts without walking one big skip list.
+      cf.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(kAuditIdHashBytes));
+      cf.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(kAuditIdMemtableBuckets));
     }
     cfs.emplace_back(kCfNames[i], cf);
   }
