@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/coding.h"
+#include "common/status.h"
 #include "storage/environment_impl.h"
 #include "storage/event_codec.h"
 #include "storage/hash.h"
@@ -88,7 +89,8 @@ void EnvironmentImpl::ExpireDedupe(TimeMicros newest_hour, rocksdb::WriteBatch* 
   if (newest_hour <= dedupe_newest_hour_) return;
   dedupe_newest_hour_ = newest_hour;
   TimeMicros cutoff = newest_hour - BucketOf(options_.dedupe_window) - kMicrosPerHour;
-  if (dedupe_.empty() || dedupe_.begin()->first >= cutoff) return;
+  if (dedupe_oldest_hour_ >= cutoff) return;
+  dedupe_oldest_hour_ = cutoff;
   dedupe_.erase(dedupe_.begin(), dedupe_.lower_bound(cutoff));
   std::string from, to;
   PutTimeKey(&from, INT64_MIN);
@@ -123,7 +125,7 @@ absl::Status EnvironmentImpl::Append(std::span<const Event> events, AppendResult
     for (size_t i = 0; i < events.size(); ++i) {
       if (set == nullptr || hours[i] != set_hour) {
         set_hour = hours[i];
-        set = &dedupe_[set_hour];
+        KQ_ASSIGN_OR_RETURN(set, DedupeSetOf(set_hour));
       }
       if (!set->insert(hashes[i]).second) {
         ++result->duplicates;

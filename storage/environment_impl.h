@@ -84,6 +84,9 @@ class EnvironmentImpl : public Environment {
   // DeleteRange). Runs in the background after a DeleteRange; reads the whole index. Returns
   // the keys removed.
   [[nodiscard]] absl::StatusOr<uint64_t> SweepAuditIndex();
+  // The dedupe hashes of `hour`, read from the dedupe column family the first time the hour is
+  // asked for (opening a store reads none). Requires dedupe_mu_.
+  [[nodiscard]] absl::StatusOr<absl::flat_hash_set<uint64_t>*> DedupeSetOf(TimeMicros hour);
   // Asks the merge thread for a SweepAuditIndex once deletions pause (see
   // sweep_pending_since_). Called after every deletion of segments.
   void RequestIndexSweep();
@@ -135,8 +138,9 @@ class EnvironmentImpl : public Environment {
 
   // Dedupe memory: hashes per hour of requestReceivedTimestamp.
   std::mutex dedupe_mu_;
-  std::map<TimeMicros, absl::flat_hash_set<uint64_t>> dedupe_;
+  std::map<TimeMicros, absl::flat_hash_set<uint64_t>> dedupe_;  // hours loaded so far
   TimeMicros dedupe_newest_hour_ = INT64_MIN;
+  TimeMicros dedupe_oldest_hour_ = INT64_MAX;  // no persisted dedupe record is older
 
   // Held by merges, retention and the index sweep so they never interleave.
   std::mutex maintenance_mu_;

@@ -252,23 +252,58 @@ absl::Status EnvironmentImpl::Recover() {
     next_quarantine_id_ = id + 1;
   }
   KQ_RETURN_IF_ERROR(FromRocks(it->status(), dir_));
-  // Dedupe memory from the persisted hashes.
+  // Dedupe: only the span of hours with records; an hour's hashes are read when it is first
+  // appended to (DedupeSetOf).
   it.reset(db_->NewIterator(rocksdb::ReadOptions(), handles_[kDedupe]));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+  auto hour_of = [&](TimeMicros* hour) -> absl::Status {
+    std::string_view key(it->key().data(), it->key().size());
+    uint64_t hour_bits;
+    if (!GetFixed64BE(&key, &hour_bits)) {
+      return absl::DataLossError(absl::StrCat(dir_, ": corrupt dedupe record"));
+    }
+    *hour = static_cast<TimeMicros>(hour_bits ^ 0x8000000000000000ull);
+    return absl::OkStatus();
+  };
+  it->SeekToFirst();
+  if (it->Valid()) KQ_RETURN_IF_ERROR(hour_of(&dedupe_oldest_hour_));
+  it->SeekToLast();
+  if (it->Valid()) KQ_RETURN_IF_ERROR(hour_of(&dedupe_newest_hour_));
+  return FromRocks(it->status(), dir_);
+}
+
+absl::StatusOr<absl::flat_hash_set<uint64_t>*> EnvironmentImpl::DedupeSetOf(TimeMicros hour) {
+  auto [slot, inserted] = dedupe_.try_emplace(hour);
+  absl::flat_hash_set<uint64_t>* set = &slot->second;
+  if (!inserted) return set;
+  dedupe_oldest_hour_ = std::min(dedupe_oldest_hour_, hour);
+  std::string from, to;
+  PutTimeKey(&from, hour);
+  PutTimeKey(&to, hour + 1);
+  rocksdb::Slice upper(to);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kDedupe]));
+  uint64_t max_append_id = 0;
+  for (it->Seek(from); it->Valid(); it->Next()) {
     std::string_view key(it->key().data(), it->key().size());
     std::string_view value(it->value().data(), it->value().size());
     uint64_t hour_bits, append_id, hash;
     if (!GetFixed64BE(&key, &hour_bits) || !GetFixed64BE(&key, &append_id) ||
         value.size() % 8 != 0) {
+      dedupe_.erase(slot);
       return absl::DataLossError(absl::StrCat(dir_, ": corrupt dedupe record"));
     }
-    next_dedupe_id_ = std::max(next_dedupe_id_, append_id + 1);
-    TimeMicros hour = static_cast<TimeMicros>(hour_bits ^ 0x8000000000000000ull);
-    auto& set = dedupe_[hour];
-    while (GetFixed64BE(&value, &hash)) set.insert(hash);
-    dedupe_newest_hour_ = std::max(dedupe_newest_hour_, hour);
+    max_append_id = std::max(max_append_id, append_id);
+    while (GetFixed64BE(&value, &hash)) set->insert(hash);
   }
-  return FromRocks(it->status(), dir_);
+  if (absl::Status s = FromRocks(it->status(), dir_); !s.ok()) {
+    dedupe_.erase(slot);
+    return s;
+  }
+  // Records of this hour keep their ids: later appends take larger ones.
+  std::lock_guard<std::mutex> l(id_mu_);
+  next_dedupe_id_ = std::max(next_dedupe_id_, max_append_id + 1);
+  return set;
 }
 
 absl::StatusOr<uint64_t> EnvironmentImpl::AddQuarantine(QuarantineRecord record) {

@@ -253,6 +253,39 @@ TEST(StoreTest, DedupeForgetsOutsideTheWindow) {
   EXPECT_EQ(r.stored, 1u);
 }
 
+TEST(StoreTest, DedupeHoursAreReadWhenFirstUsedAndKeepTheirRecordsAcrossReopens) {
+  TempDir dir;
+  std::vector<Event> a, b;
+  for (int i = 0; i < 5; ++i) a.push_back(SimpleEvent("a-" + std::to_string(i), kDay0, "x"));
+  for (int i = 0; i < 5; ++i) b.push_back(SimpleEvent("b-" + std::to_string(i), kDay0, "x"));
+  {
+    auto store = OpenStore(dir);
+    ASSERT_OK(store->Find("prod")->Append(a, nullptr));
+  }
+  {
+    // The hour is read from disk on this first append: b's record must not replace a's.
+    auto store = OpenStore(dir);
+    AppendResult r;
+    ASSERT_OK(store->Find("prod")->Append(b, &r));
+    EXPECT_EQ(r.stored, 5u);
+  }
+  auto store = OpenStore(dir);
+  Environment* prod = store->Find("prod");
+  std::vector<Event> both = a;
+  both.insert(both.end(), b.begin(), b.end());
+  AppendResult r;
+  ASSERT_OK(prod->Append(both, &r));
+  EXPECT_EQ(r.duplicates, 10u);
+  EXPECT_EQ(r.stored, 0u);
+  // Three hours later the hour is out of the window, in memory and on disk.
+  ASSERT_OK(prod->Append(std::vector<Event>{SimpleEvent("new", kDay0 + 3 * kMicrosPerHour, "x")},
+                         nullptr));
+  store.reset();
+  store = OpenStore(dir);
+  ASSERT_OK(store->Find("prod")->Append(std::vector<Event>{a[0]}, &r));
+  EXPECT_EQ(r.stored, 1u);
+}
+
 TEST(StoreTest, SecondOpenIsLockedByPid) {
   TempDir dir;
   auto store = OpenStore(dir);
