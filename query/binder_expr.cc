@@ -153,8 +153,8 @@ absl::StatusOr<BoundExpr> ExprBinder::BindField(const FieldRef& f, size_t pos,
     int c = root ? schema.Find(*root) : -1;
     // A path into a plain column of whole events' rows (`user.groups` next to the `user`
     // alias column) reads the event, as it would before the rows were materialised.
-    bool into_event = c >= 0 && f.path.size() > 1 && schema.event_column >= 0 &&
-                      !Dyn(schema.columns[c].type);
+    bool into_event =
+        c >= 0 && f.path.size() > 1 && schema.event_column >= 0 && !Dyn(schema.columns[c].type);
     if (c >= 0 && c != schema.event_column && !into_event) {
       e = ColumnRef(schema, c);
       e.pos = pos;

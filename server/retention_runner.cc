@@ -46,6 +46,14 @@ void FillPlan(const retention::RetentionPlan& plan, const retention::Environment
   out->set_text(retention::FormatPlan(plan));
 }
 
+// The plan of an environment without a retention policy: nothing to do.
+void FillUnenforcedPlan(const std::string& env, TimeMicros now, v1::EnvironmentPlan* out) {
+  retention::RetentionPlan empty;
+  empty.env = env;
+  empty.now = now;
+  FillPlan(empty, nullptr, out);
+}
+
 void FillHold(const std::string& env, const retention::LegalHold& h, v1::LegalHold* out) {
   out->set_env(env);
   out->set_id(h.id);
@@ -163,10 +171,7 @@ absl::Status RetentionRunner::Plan(const v1::RetentionPlanRequest& request,
   for (Env* env : envs) {
     v1::EnvironmentPlan* out = response->add_environments();
     if (env->enforcer == nullptr) {
-      retention::RetentionPlan empty;
-      empty.env = env->name;
-      empty.now = options_.clock->Now();
-      FillPlan(empty, nullptr, out);
+      FillUnenforcedPlan(env->name, options_.clock->Now(), out);
       continue;
     }
     std::lock_guard<std::mutex> lock(env->mu);
@@ -202,10 +207,7 @@ absl::Status RetentionRunner::Run(const v1::RetentionRunRequest& request,
   for (Env* env : envs) {
     v1::EnvironmentPlan* out = response->add_environments();
     if (env->enforcer == nullptr) {
-      retention::RetentionPlan empty;
-      empty.env = env->name;
-      empty.now = options_.clock->Now();
-      FillPlan(empty, nullptr, out);
+      FillUnenforcedPlan(env->name, options_.clock->Now(), out);
       continue;
     }
     KQ_ASSIGN_OR_RETURN(retention::RunReport report, RunOne(env));

@@ -2,10 +2,8 @@
 #include <bit>
 #include <deque>
 #include <memory>
-#include <numeric>
 #include <span>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/coding.h"

@@ -17,28 +17,17 @@
 #include "query/store_readers.h"
 #include "query/value.h"
 #include "storage/store.h"
+#include "tests/testing/collecting_sink.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
 namespace kq::query {
 namespace {
 
+using ::kq::testing::CollectingSink;
+
 using ::kq::testing::StatusIs;
 using ::testing::HasSubstr;
-
-class CollectingSink : public RowSink {
- public:
-  absl::Status OnSchema(const std::vector<ColumnInfo>& columns) override {
-    columns_ = columns;
-    return absl::OkStatus();
-  }
-  absl::Status OnRows(std::span<const Row> rows) override {
-    rows_.insert(rows_.end(), rows.begin(), rows.end());
-    return absl::OkStatus();
-  }
-  std::vector<ColumnInfo> columns_;
-  std::vector<Row> rows_;
-};
 
 // Counts Open() calls, to prove that bad queries fail before any data is touched.
 class CountingReaders : public ReaderFactory {

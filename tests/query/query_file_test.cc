@@ -32,25 +32,14 @@
 #include "query/value.h"
 #include "storage/decoder.h"
 #include "storage/store.h"
+#include "tests/testing/collecting_sink.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
 namespace kq::query {
 namespace {
 
-class CollectingSink : public RowSink {
- public:
-  absl::Status OnSchema(const std::vector<ColumnInfo>& columns) override {
-    columns_ = columns;
-    return absl::OkStatus();
-  }
-  absl::Status OnRows(std::span<const Row> rows) override {
-    rows_.insert(rows_.end(), rows.begin(), rows.end());
-    return absl::OkStatus();
-  }
-  std::vector<ColumnInfo> columns_;
-  std::vector<Row> rows_;
-};
+using ::kq::testing::CollectingSink;
 
 std::string Cell(const Value& v) {
   if (IsNull(v)) return "null";

@@ -16,11 +16,14 @@
 #include "server/store_readers.h"
 #include "storage/store.h"
 #include "tests/retention/test_store.h"
+#include "tests/testing/collecting_sink.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
 namespace kq::retention {
 namespace {
+
+using ::kq::testing::CollectingSink;
 
 using ::kq::testing::IsOk;
 using ::kq::testing::StatusIs;
@@ -57,20 +60,6 @@ MATCHER_P(Holds, inner, "") {
   }
   return ::testing::ExplainMatchResult(inner, *arg, result_listener);
 }
-
-class CollectingSink : public query::RowSink {
- public:
-  absl::Status OnSchema(const std::vector<query::ColumnInfo>& columns) override {
-    columns_ = columns;
-    return absl::OkStatus();
-  }
-  absl::Status OnRows(std::span<const query::Row> rows) override {
-    rows_.insert(rows_.end(), rows.begin(), rows.end());
-    return absl::OkStatus();
-  }
-  std::vector<query::ColumnInfo> columns_;
-  std::vector<query::Row> rows_;
-};
 
 class ArchiveQueryTest : public ::testing::Test {
  protected:

@@ -6,25 +6,14 @@
 
 #include "storage/decoder.h"
 #include "tests/server/test_events.h"
+#include "tests/testing/collecting_sink.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
 namespace kq::server {
 namespace {
 
-class CountingSink : public query::RowSink {
- public:
-  absl::Status OnSchema(const std::vector<query::ColumnInfo>& columns) override {
-    columns_ = columns;
-    return absl::OkStatus();
-  }
-  absl::Status OnRows(std::span<const query::Row> rows) override {
-    rows_.insert(rows_.end(), rows.begin(), rows.end());
-    return absl::OkStatus();
-  }
-  std::vector<query::ColumnInfo> columns_;
-  std::vector<query::Row> rows_;
-};
+using ::kq::testing::CollectingSink;
 
 class MemoryReaderTest : public ::testing::Test {
  protected:
@@ -58,7 +47,7 @@ class MemoryReaderTest : public ::testing::Test {
 
   std::vector<query::Row> Run(const std::string& text) {
     MemoryReaderFactory readers(store_.get(), events_);
-    CountingSink sink;
+    CollectingSink sink;
     query::QueryOptions options;
     absl::Status s = query::RunQuery(readers, text, options, sink, nullptr);
     EXPECT_OK(s) << text;
