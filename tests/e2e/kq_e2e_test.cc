@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/time.h"
 #include "tests/e2e/e2e_util.h"
 #include "tests/server/live_util.h"
 #include "tests/testing/subprocess.h"
@@ -142,6 +143,34 @@ TEST_F(KqEndToEnd, ShellRunsQueriesFromStdin) {
   ProcessResult shell = Kq({"--data", data_}, ".format csv\nevents |\n  count\n.quit\n");
   ASSERT_EQ(shell.exit_code, 0) << shell.err;
   EXPECT_THAT(shell.out, HasSubstr("Count\n1000\n"));
+}
+
+// `.timing on` prints, per query, the engine's time and the client's total; against kqd the
+// shell keeps one connection, and the total can never be below the server's own time.
+TEST_F(KqEndToEnd, ShellTimingShowsQueryAndTotalTime) {
+  ASSERT_EQ(Kq({"--data", data_, "import", events_file_}).exit_code, 0);
+  std::string address = StartKqd();
+  ASSERT_FALSE(address.empty());
+  ProcessResult shell = Kq({"--server", address},
+                           ".format jsonl\n.timing on\nevents | take 3\nevents | count\n.quit\n");
+  ASSERT_EQ(shell.exit_code, 0) << shell.err;
+  // "format: jsonl", "timing: on", 3 rows, the count.
+  EXPECT_EQ(Lines(shell.out).size(), 2u + 3u + 1u) << shell.out;
+  int timing_lines = 0;
+  for (const std::string& line : Lines(shell.err)) {
+    size_t query_at = line.find(", query ");
+    size_t total_at = line.find(", total ");
+    if (query_at == std::string::npos || total_at == std::string::npos) continue;
+    ++timing_lines;
+    std::string query_time = line.substr(query_at + 8, total_at - query_at - 8);
+    absl::StatusOr<TimeMicros> query = ParseDuration(query_time);
+    absl::StatusOr<TimeMicros> total = ParseDuration(line.substr(total_at + 8));
+    ASSERT_TRUE(query.ok() && total.ok()) << line;
+    EXPECT_GE(*total, *query) << line;
+    EXPECT_GT(*total, 0) << line;
+  }
+  EXPECT_EQ(timing_lines, 2) << shell.err;
+  EXPECT_THAT(shell.err, HasSubstr("3 rows, "));
 }
 
 TEST_F(KqEndToEnd, TalksToKqdOverTls) {

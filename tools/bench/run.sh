@@ -136,10 +136,21 @@ wall_s() {  # elapsed "h:mm:ss" or "m:ss.cc" from /usr/bin/time -v
     for (i = 1; i <= n; ++i) s = s * 60 + p[i]; printf "%.2f", s}' "$1"
 }
 # stats MS...: "median p95" (nearest rank) of the numbers
-stats() {
-  printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {
+stats() {  # stats MS...: "median p95" of the values, as given (ms, integers or decimals)
+  printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
     m = int((NR + 1) / 2); p = int(NR * 0.95); if (p < NR * 0.95) p++; if (p < 1) p = 1;
-    printf "%d %d", v[m], v[p]}'
+    printf "%s %s", v[m], v[p]}'
+}
+# duration_ms: kq's durations on stdin ("850us", "12ms", "1s250ms"), one per line, to ms
+# with one decimal.
+duration_ms() {
+  awk '{ t = 0; s = $0
+    while (match(s, /^[0-9]+(us|ms|s|m|h)/)) {
+      part = substr(s, 1, RLENGTH); s = substr(s, RLENGTH + 1)
+      n = part + 0; u = part; sub(/^[0-9]+/, "", u)
+      t += n * (u == "us" ? 0.001 : u == "ms" ? 1 : u == "s" ? 1000 : u == "m" ? 60000 : 3600000)
+    }
+    printf "%.1f\n", t }'
 }
 bytes_of() { du -sb "$1" | cut -f1; }
 mb() { awk -v b="$1" 'BEGIN {printf "%.1f", b / 1048576}'; }
@@ -265,9 +276,30 @@ time_kq_queries() {
       "$(wc -l <"$WORK/$system-$q.out")" >>"$RESULTS"
   done
 }
-# Warm: kqd serves the imported store and each query is one `kq --server` process (CLI start,
-# gRPC connection, query, output), the way an engineer asks a running kqd.
+# time_kq_shell_queries ADDR: per query, one `kq --server ADDR` shell that runs it RUNS times
+# over one connection (as DuckDB runs its RUNS in one process); each run's time is the
+# shell's `.timing` total: from sending the query to the last row written.
+time_kq_shell_queries() {
+  local q i
+  for q in "${QUERY_NAMES[@]}"; do
+    log "kq shell query $q"
+    { printf '.format jsonl\n.timing on\n'
+      for (( i = 0; i < RUNS; ++i )); do printf '%s\n' "${KQ_Q[$q]}"; done; } >"$WORK/shell-$q.in"
+    KQ_HISTORY="$WORK/kq-history" "$KQ" --server "$1" <"$WORK/shell-$q.in" \
+      >"$WORK/kq-shell-$q.out" 2>"$WORK/kq-shell-$q.err" ||
+      log "warning: kq shell failed on $q -- $(head -c 300 "$WORK/kq-shell-$q.err")"
+    local -a ms
+    mapfile -t ms < <(grep -o 'total [0-9a-z]*$' "$WORK/kq-shell-$q.err" | cut -d' ' -f2 | duration_ms)
+    [[ ${#ms[@]} -eq "$RUNS" ]] || { log "warning: kq shell timed ${#ms[@]} of $RUNS runs of $q"; continue; }
+    printf 'kq-shell\t%s\t%s\t%s\n' "$q" "$(stats "${ms[@]}" | tr ' ' '\t')" \
+      "$(( ($(wc -l <"$WORK/kq-shell-$q.out") - 2) / RUNS ))" >>"$RESULTS"
+  done
+}
+# Warm: kqd serves the imported store. Each query runs RUNS times in one kq shell (one
+# connection), and RUNS times as one `kq --server` process each (CLI start, gRPC connection,
+# query, output), the two ways an engineer asks a running kqd.
 if [[ -x "$KQD" ]] && start_kqd "$KQ_DATA"; then
+  time_kq_shell_queries "127.0.0.1:$GRPC_PORT"
   time_kq_queries kq "$KQ" --server "127.0.0.1:$GRPC_PORT" query --format jsonl
   stop_kqd
 else
@@ -376,7 +408,7 @@ if [[ "$HAVE_DUCKDB" -eq 1 ]]; then
     q=$(printf '%s' "$line" | grep -o '"name":"[^"]*"' | cut -d'"' -f4)
     rows=$(printf '%s' "$line" | grep -o '"rows":[0-9]*' | cut -d: -f2)
     mapfile -t ms < <(printf '%s' "$line" | grep -o '"ms":\[[^]]*\]' | sed 's/"ms":\[//; s/\]//' | tr ',' '\n' |
-      awk '{printf "%d\n", $1 + 0.5}')
+      awk '{printf "%.1f\n", $1}')
     printf 'duckdb\t%s\t%s\t%s\n' "$q" "$(stats "${ms[@]}" | tr ' ' '\t')" "$rows" >>"$RESULTS"
   done <"$WORK/duckdb-queries.out"
 else
@@ -442,9 +474,9 @@ cell() {  # median / p95 ms, or "-"
   p=$(result "$1" "$2" 4)
   if [[ -n "$m" ]]; then echo "$m / $p"; else echo "-"; fi
 }
-qratio() {  # kq median / peer median
+qratio() {  # qratio PEER QUERY [KQ_SYSTEM]: kq median / peer median
   local k p
-  k=$(result kq "$2" 3)
+  k=$(result "${3:-kq}" "$2" 3)
   p=$(result "$1" "$2" 3)
   if [[ -n "$k" && -n "$p" ]]; then awk -v a="$k" -v b="$p" 'BEGIN {if (b > 0) printf "%.2f", a / b; else printf "n/a"}'; else echo "-"; fi
 }
@@ -501,13 +533,13 @@ SECTION="$WORK/section.md"
   echo
   echo "### Query latency (ms, median / p95 of $RUNS runs; jq: $JQ_RUNS run)"
   echo
-  echo "| query | kq (kqd) | kq cold (--data) | SQLite | DuckDB | jq | kq / SQLite | kq / DuckDB | kq / jq | rows kq / SQLite / DuckDB / jq |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+  echo "| query | kq shell (kqd) | kq CLI (kqd) | kq cold (--data) | SQLite | DuckDB | jq | kq / SQLite | kq / DuckDB | kq / jq | rows kq / SQLite / DuckDB / jq |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
   for q in "${QUERY_NAMES[@]}"; do
-    echo "| ${QUERY_TITLE[$q]} | $(cell kq "$q") | $(cell kq-cold "$q") | $(cell sqlite "$q") | $(cell duckdb "$q") | $(cell jq "$q") | $(qratio sqlite "$q") | $(qratio duckdb "$q") | $(qratio jq "$q") | $(rows kq "$q") / $(rows sqlite "$q") / $(rows duckdb "$q") / $(rows jq "$q") |"
+    echo "| ${QUERY_TITLE[$q]} | $(cell kq-shell "$q") | $(cell kq "$q") | $(cell kq-cold "$q") | $(cell sqlite "$q") | $(cell duckdb "$q") | $(cell jq "$q") | $(qratio sqlite "$q") | $(qratio duckdb "$q" kq-shell) | $(qratio jq "$q") | $(rows kq "$q") / $(rows sqlite "$q") / $(rows duckdb "$q") / $(rows jq "$q") |"
   done
   echo
-  echo "How each is measured: \"kq (kqd)\" is one \`kq --server ADDR query --format jsonl\` process per query against a kqd serving the imported store (CLI start, gRPC connection, query, output to a file): how an engineer asks a running kqd. \"kq cold\" and SQLite run one CLI process per query on the files (\`kq --data DIR query --format jsonl\`, \`sqlite3 -readonly\`), so each time also includes opening the store. The kq ratios use the kqd column. DuckDB runs every query $RUNS times inside one Node process on the loaded database file, so after the first run its times are warm. jq scans the whole file each time. Ratios below 1 mean kq is faster or smaller. Row counts should agree; jq counts lines of its own output format."
+  echo "How each is measured, against a kqd serving the imported store: \"kq shell\" runs each query $RUNS times in one \`kq --server ADDR\` shell (one process, one gRPC connection; the time is the shell's \`.timing\` total, from sending the query to the last row written to a file), the way DuckDB runs each query $RUNS times inside one Node process on its loaded database file (warm after the first run). \"kq CLI\" is one \`kq --server ADDR query --format jsonl\` process per query (process start, about 10 ms on this machine for loading and initializing its shared libraries, gRPC connection, query, output to a file). \"kq cold\" and SQLite run one CLI process per query on the files (\`kq --data DIR query --format jsonl\`, \`sqlite3 -readonly\`), so each time also includes opening the store. Ratios pair like with like: kq / DuckDB uses the shell column (one warm process each), kq / SQLite and kq / jq the CLI column (a process per query each). jq scans the whole file each time. Ratios below 1 mean kq is faster or smaller. Row counts should agree; jq counts lines of its own output format."
   echo
   echo "<details><summary>The queries</summary>"
   echo

@@ -72,16 +72,22 @@ int RunQueryCommand(Session& session, const QueryArgs& args) {
   if (!backend.ok()) return ReportError(backend.status());
   ResultPrinter printer(stdout, DetectTerminal(stdout, *format));
   query::QueryStats stats;
+  auto start = std::chrono::steady_clock::now();
   absl::Status status = (*backend)->Query(args.text, EnvOr(session, args.env), printer, &stats);
   printer.Finish();
+  auto total = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - start);
   if (!status.ok()) return ReportError(status);
   if (args.timing) {
-    std::fprintf(stderr, "%llu rows, %llu scanned, segments %llu read / %llu pruned, %s\n",
+    // "query": the engine's time (kqd's, when remote); "total": as this client saw it, from
+    // sending the query to the last row printed.
+    std::fprintf(stderr,
+                 "%llu rows, %llu scanned, segments %llu read / %llu pruned, query %s, total %s\n",
                  static_cast<unsigned long long>(stats.rows_returned),
                  static_cast<unsigned long long>(stats.rows_scanned),
                  static_cast<unsigned long long>(stats.segments_read),
                  static_cast<unsigned long long>(stats.segments_pruned),
-                 FormatDuration(stats.elapsed).c_str());
+                 FormatDuration(stats.elapsed).c_str(), FormatDuration(total.count()).c_str());
   }
   return kExitOk;
 }

@@ -65,7 +65,9 @@ int main(int argc, char** argv) {
       "Example: kq query --format jsonl 'events | where user == \"system:anonymous\" | take 5'\n"
       "The language: docs/query-language.md");
   add_query_flags(query_cmd, true);
-  query_cmd->add_flag("--timing", query_args.timing, "Print rows scanned, segments and time");
+  query_cmd->add_flag("--timing", query_args.timing,
+                      "Print rows scanned, segments read and pruned, the query's own time and the "
+                      "total as seen here");
   query_cmd->add_option("QUERY", query_args.text, "The query text")->required();
 
   CLI::App* explain_cmd = app.add_subcommand("explain", "Print a query's plan without running it");
