@@ -5,48 +5,234 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "common/coding.h"
 #include "common/strings.h"
 
 namespace kq::storage::segment_format {
+namespace {
+
+struct FreeCCtx {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+struct FreeDCtx {
+  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+};
+
+// zstd of `in` into *out; false when zstd fails.
+bool Zstd(std::string_view in, int level, std::string* out) {
+  thread_local std::unique_ptr<ZSTD_CCtx, FreeCCtx> owned(ZSTD_createCCtx());
+  size_t bound = ZSTD_compressBound(in.size());
+  out->resize(bound);
+  size_t n = ZSTD_compressCCtx(owned.get(), out->data(), bound, in.data(), in.size(), level);
+  if (ZSTD_isError(n)) return false;
+  out->resize(n);
+  return true;
+}
+
+// The frame `stored` decompressed into *out, which must come to exactly `len` bytes.
+bool Unzstd(std::string_view stored, size_t len, std::string* out) {
+  thread_local std::unique_ptr<ZSTD_DCtx, FreeDCtx> owned(ZSTD_createDCtx());
+  out->assign(len, '\0');
+  size_t n = ZSTD_decompressDCtx(owned.get(), out->data(), len, stored.data(), stored.size());
+  return !ZSTD_isError(n) && n == len;
+}
+
+constexpr size_t kUuidLen = 36;
+constexpr size_t kPackedUuidLen = 16;
+constexpr uint8_t kTailVerbatim = 0, kTailDelta = 1;
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+bool IsHyphenAt(size_t i) { return i == 8 || i == 13 || i == 18 || i == 23; }
+
+// Appends the 16 bytes of `s` when it is a canonical UUID (lowercase 8-4-4-4-12 hex).
+bool PackUuid(std::string_view s, std::string* out) {
+  if (s.size() != kUuidLen) return false;
+  char bytes[kPackedUuidLen];
+  size_t b = 0;
+  for (size_t i = 0; i < kUuidLen;) {
+    if (IsHyphenAt(i)) {
+      if (s[i++] != '-') return false;
+      continue;
+    }
+    int hi = HexValue(s[i]), lo = HexValue(s[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    bytes[b++] = static_cast<char>(hi << 4 | lo);
+    i += 2;
+  }
+  out->append(bytes, kPackedUuidLen);
+  return true;
+}
+
+void UnpackUuid(const char* bytes, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  size_t b = 0;
+  for (size_t i = 0; i < kUuidLen;) {
+    if (IsHyphenAt(i)) {
+      out->push_back('-');
+      ++i;
+      continue;
+    }
+    uint8_t v = static_cast<uint8_t>(bytes[b++]);
+    out->push_back(kHex[v >> 4]);
+    out->push_back(kHex[v & 15]);
+    i += 2;
+  }
+}
+
+// A varint whose bytes are exactly what PutVarint64 writes for its value.
+bool GetCanonicalVarint(std::string_view* in, uint64_t* v) {
+  std::string_view before = *in;
+  if (!GetVarint64(in, v)) return false;
+  char buf[10];
+  size_t n = 0;
+  for (uint64_t x = *v;; x >>= 7) {
+    buf[n++] = static_cast<char>((x & 0x7f) | (x >= 0x80 ? 0x80 : 0));
+    if (x < 0x80) break;
+  }
+  return before.size() - in->size() == n && before.substr(0, n) == std::string_view(buf, n);
+}
+
+// The UuidPack form (docs/format.md, "Compression codes") of `raw` when it parses as a Dict
+// whose dictionary is at least half canonical UUIDs and the form is not longer than `raw`.
+bool PackDict(std::string_view raw, std::string* packed) {
+  std::string_view in = raw;
+  uint64_t n;
+  if (!GetCanonicalVarint(&in, &n) || n == 0 || n > in.size()) return false;
+  std::string bitmap((n + 7) / 8, '\0'), uuids, others;
+  uint64_t num_uuids = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t len;
+    if (!GetCanonicalVarint(&in, &len) || len > in.size()) return false;
+    std::string_view s = in.substr(0, len);
+    in.remove_prefix(len);
+    if (PackUuid(s, &uuids)) {
+      bitmap[i / 8] = static_cast<char>(bitmap[i / 8] | 1 << (i % 8));
+      ++num_uuids;
+    } else {
+      PutLengthPrefixed(&others, s);
+    }
+  }
+  if (num_uuids * 2 < n) return false;
+  std::string_view tail = in;
+  std::string delta;
+  uint64_t prev = 0;
+  bool canonical = true;
+  while (canonical && !in.empty()) {
+    uint64_t v;
+    canonical = GetCanonicalVarint(&in, &v);
+    PutVarint64(&delta, ZigZagEncode(static_cast<int64_t>(v - prev)));
+    prev = v;
+  }
+  packed->clear();
+  PutVarint64(packed, n);
+  packed->append(bitmap).append(uuids).append(others);
+  packed->push_back(static_cast<char>(canonical ? kTailDelta : kTailVerbatim));
+  packed->append(canonical ? std::string_view(delta) : tail);
+  return packed->size() <= raw.size();
+}
+
+// Inverse of PackDict: the Dict bytes, which must come to exactly `raw_len`.
+absl::StatusOr<std::string> UnpackDict(std::string_view in, size_t raw_len) {
+  uint64_t n;
+  if (!GetVarint64(&in, &n) || n == 0 || n / 8 >= in.size() || (n + 7) / 8 >= in.size()) {
+    return Corrupt("uuid dictionary");
+  }
+  std::string_view bitmap = in.substr(0, (n + 7) / 8);
+  in.remove_prefix(bitmap.size());
+  uint64_t num_uuids = 0;
+  auto is_uuid = [&](uint64_t i) { return (static_cast<uint8_t>(bitmap[i / 8]) >> (i % 8)) & 1; };
+  for (uint64_t i = 0; i < n; ++i) num_uuids += is_uuid(i);
+  if (num_uuids > in.size() / kPackedUuidLen) return Corrupt("uuid dictionary");
+  std::string_view uuids = in.substr(0, num_uuids * kPackedUuidLen);
+  in.remove_prefix(uuids.size());
+  std::string out;
+  out.reserve(raw_len);
+  PutVarint64(&out, n);
+  for (uint64_t i = 0; i < n; ++i) {
+    if (is_uuid(i)) {
+      PutVarint64(&out, kUuidLen);
+      UnpackUuid(uuids.data(), &out);
+      uuids.remove_prefix(kPackedUuidLen);
+    } else {
+      std::string_view s;
+      if (!GetLengthPrefixed(&in, &s)) return Corrupt("uuid dictionary string");
+      PutLengthPrefixed(&out, s);
+    }
+    if (out.size() > raw_len) return Corrupt("uuid dictionary length");
+  }
+  if (in.empty()) return Corrupt("uuid dictionary tail");
+  uint8_t tail_kind = static_cast<uint8_t>(in[0]);
+  in.remove_prefix(1);
+  if (tail_kind == kTailVerbatim) {
+    out.append(in.data(), in.size());
+  } else if (tail_kind == kTailDelta) {
+    uint64_t prev = 0;
+    while (!in.empty() && out.size() <= raw_len) {
+      uint64_t d;
+      if (!GetVarint64(&in, &d)) return Corrupt("uuid dictionary code");
+      prev += static_cast<uint64_t>(ZigZagDecode(d));
+      PutVarint64(&out, prev);
+    }
+  } else {
+    return Corrupt("uuid dictionary tail kind");
+  }
+  if (out.size() != raw_len) return Corrupt("column length");
+  return out;
+}
+
+}  // namespace
 
 absl::Status Corrupt(std::string_view what) {
   return absl::DataLossError(absl::StrCat("corrupt segment: ", Sv(what)));
 }
 
 void Compress(std::string_view raw, int level, std::string* out, uint8_t* compression) {
-  struct FreeCCtx {
-    void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
-  };
-  thread_local std::unique_ptr<ZSTD_CCtx, FreeCCtx> owned(ZSTD_createCCtx());
-  ZSTD_CCtx* cctx = owned.get();
-  size_t bound = ZSTD_compressBound(raw.size());
-  out->resize(bound);
-  size_t n = ZSTD_compressCCtx(cctx, out->data(), bound, raw.data(), raw.size(), level);
-  if (ZSTD_isError(n) || n >= raw.size()) {
-    out->assign(raw.data(), raw.size());
-    *compression = kCompNone;
+  thread_local std::string packed, packed_zstd;
+  if (PackDict(raw, &packed) && Zstd(packed, level, &packed_zstd) &&
+      packed_zstd.size() < raw.size()) {
+    if (Zstd(raw, level, out) && out->size() <= packed_zstd.size()) {
+      *compression = kCompZstd;
+      return;
+    }
+    out->assign(packed_zstd);
+    *compression = kCompUuidZstd;
     return;
   }
-  out->resize(n);
-  *compression = kCompZstd;
+  if (Zstd(raw, level, out) && out->size() < raw.size()) {
+    *compression = kCompZstd;
+    return;
+  }
+  out->assign(raw.data(), raw.size());
+  *compression = kCompNone;
 }
 
 absl::StatusOr<std::string> Decompress(std::string_view stored, uint8_t compression,
                                        size_t raw_len) {
-  if (compression == kCompNone) {
-    if (stored.size() != raw_len) return Corrupt("column length");
-    return std::string(stored);
+  std::string out;
+  switch (compression) {
+    case kCompNone:
+      if (stored.size() != raw_len) return Corrupt("column length");
+      return std::string(stored);
+    case kCompZstd:
+      if (!Unzstd(stored, raw_len, &out)) return Corrupt("zstd frame");
+      return out;
+    case kCompUuidZstd: {
+      // PackDict never makes the packed form longer than the raw bytes.
+      unsigned long long packed_len = ZSTD_getFrameContentSize(stored.data(), stored.size());
+      if (packed_len == ZSTD_CONTENTSIZE_UNKNOWN || packed_len == ZSTD_CONTENTSIZE_ERROR ||
+          packed_len > raw_len || !Unzstd(stored, packed_len, &out)) {
+        return Corrupt("zstd frame");
+      }
+      return UnpackDict(out, raw_len);
+    }
+    default:
+      return Corrupt("unknown compression");
   }
-  if (compression != kCompZstd) return Corrupt("unknown compression");
-  struct FreeDCtx {
-    void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
-  };
-  thread_local std::unique_ptr<ZSTD_DCtx, FreeDCtx> owned(ZSTD_createDCtx());
-  ZSTD_DCtx* dctx = owned.get();
-  std::string out(raw_len, '\0');
-  size_t n = ZSTD_decompressDCtx(dctx, out.data(), raw_len, stored.data(), stored.size());
-  if (ZSTD_isError(n) || n != raw_len) return Corrupt("zstd frame");
-  return out;
 }
 
 }  // namespace kq::storage::segment_format

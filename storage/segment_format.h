@@ -28,7 +28,10 @@ inline constexpr uint8_t kEncIntDelta = 0, kEncDict = 1, kEncList = 2, kEncBlob 
 // chunk alone): reading one row decompresses at most about this much.
 inline constexpr size_t kBlobChunkRows = 16384;
 inline constexpr size_t kBlobChunkBytes = 1 << 20;
-inline constexpr uint8_t kCompNone = 0, kCompZstd = 1;
+// Stored on disk: do not change. kCompUuidZstd: a Dict column whose dictionary is mostly
+// canonical UUIDs, those packed to 16 bytes and the codes delta-coded, then zstd
+// (docs/format.md, "Compression codes"); it decompresses to the exact Dict bytes.
+inline constexpr uint8_t kCompNone = 0, kCompZstd = 1, kCompUuidZstd = 2;
 
 // The dictionary-coded columns a segment holds, in storage order.
 inline constexpr uint32_t kDictColumns[] = {
@@ -60,11 +63,15 @@ constexpr size_t DictIndex(uint32_t id) { return id < 64 ? id - 3 : 16 + (id - 6
 // DataLoss "corrupt segment: <what>".
 absl::Status Corrupt(std::string_view what);
 
-// Compresses `raw` with zstd at `level` into *out; stores it raw instead (and sets *compression
-// to kCompNone) when zstd does not make it smaller. Thread-safe (one context per thread).
+// Compresses `raw` at zstd `level` into *out and sets *compression to the code used: the
+// smaller of kCompUuidZstd (tried only when `raw` parses as a Dict whose dictionary is at least
+// half canonical UUIDs, i.e. lowercase 8-4-4-4-12 hex) and kCompZstd; kCompNone (raw stored as
+// is) when neither is smaller than `raw`. Any bytes round-trip through Decompress exactly.
+// Thread-safe (one zstd context and scratch buffer per thread).
 void Compress(std::string_view raw, int level, std::string* out, uint8_t* compression);
 
-// Inverse of Compress; DataLoss when the bytes do not decode to exactly `raw_len` bytes.
+// Inverse of Compress; DataLoss (never a crash) when `compression` is unknown or the bytes do
+// not decode to exactly `raw_len` bytes.
 [[nodiscard]] absl::StatusOr<std::string> Decompress(std::string_view stored, uint8_t compression,
                                                      size_t raw_len);
 
