@@ -215,60 +215,55 @@ class SummarizeStage : public Stage {
     return absl::OkStatus();
   }
 
-  // Groups by dictionary codes within the batch: the key values are built once per distinct
-  // code tuple, not once per row.
+  // Groups by codes: each batch's dictionary entries are translated once to stable ids (per key
+  // column, over the whole query), so a row's key is a tuple of ints looked up in one map; key
+  // values are built only when a group first appears.
   absl::Status ConsumeBatch(const storage::EventBatch& batch, const std::vector<uint32_t>& sel,
                             EvalContext& ctx) override {
     if (!coded_) return Stage::ConsumeBatch(batch, sel, ctx);
     const std::vector<CodedKey>& keys = *coded_;
-    std::vector<const storage::StringColumn*> strings(keys.size(), nullptr);
-    std::vector<const storage::IntColumn*> ints(keys.size(), nullptr);
-    for (size_t k = 0; k < keys.size(); ++k) {
+    const size_t n = keys.size();
+    BatchKeys bk;
+    bk.strings.assign(n, nullptr);
+    bk.ints.assign(n, nullptr);
+    bk.ids.resize(n);
+    for (size_t k = 0; k < n; ++k) {
       if (IsIntColumn(keys[k].column)) {
-        ints[k] = &batch.Ints(keys[k].column);
-      } else {
-        strings[k] = &batch.Strings(keys[k].column);
+        bk.ints[k] = &batch.Ints(keys[k].column);
+        continue;
+      }
+      bk.strings[k] = &batch.Strings(keys[k].column);
+      const std::vector<std::string>& dict = bk.strings[k]->dict;
+      std::vector<int64_t>& ids = bk.ids[k];
+      ids.resize(dict.size());
+      for (size_t i = 0; i < dict.size(); ++i) {
+        auto [it, inserted] = ids_[k].try_emplace(dict[i], static_cast<int64_t>(ids_[k].size()));
+        ids[i] = it->second;
       }
     }
     bool only_counts = true;
     for (const BoundAggregate& a : op_->aggregates) only_counts = only_counts && a.fn == Fn::kCount;
-    if (only_counts && CountDense(keys, strings, ints, sel)) return ctx.status;
-    absl::flat_hash_map<CodeTuple, size_t> local;
+    if (only_counts && CountDense(keys, bk, sel)) return ctx.status;
     for (uint32_t r : sel) {
       CodeTuple tuple{};
-      for (size_t k = 0; k < keys.size(); ++k) {
-        if (strings[k] != nullptr) {
-          tuple[k] = strings[k]->codes[r];
-        } else if (!ints[k]->present[r]) {
+      for (size_t k = 0; k < n; ++k) {
+        if (bk.strings[k] != nullptr) {
+          uint32_t code = bk.strings[k]->codes[r];
+          tuple[k] = code == storage::kNullCode ? kAbsent : bk.ids[k][code];
+        } else if (!bk.ints[k]->present[r]) {
           tuple[k] = kAbsent;
         } else {
-          int64_t v = ints[k]->values[r];
+          int64_t v = bk.ints[k]->values[r];
           tuple[k] = keys[k].bin > 0 ? FloorDiv(v, keys[k].bin) * keys[k].bin : v;
         }
       }
-      auto [it, inserted] = local.try_emplace(tuple, 0);
-      if (inserted) {
-        Row key;
-        for (size_t k = 0; k < keys.size(); ++k) {
-          if (strings[k] != nullptr) {
-            uint32_t code = static_cast<uint32_t>(tuple[k]);
-            key.push_back(code == storage::kNullCode ? Value() : Value(strings[k]->dict[code]));
-          } else if (tuple[k] == kAbsent) {
-            key.push_back(Value());
-          } else if (keys[k].column == Column::kCode) {
-            key.push_back(tuple[k]);
-          } else {
-            key.push_back(Datetime{tuple[k]});
-          }
-        }
-        it->second = GroupOf(std::move(key));
-      }
+      size_t group = CodedGroup(tuple, keys, bk, [&](size_t k) { return bk.strings[k]->codes[r]; });
       if (only_counts) {
-        for (Accumulator& acc : groups_[it->second].second) ++acc.count;
+        for (Accumulator& acc : groups_[group].second) ++acc.count;
         continue;
       }
       ctx.SetRow(r);
-      UpdateGroup(it->second, ctx);
+      UpdateGroup(group, ctx);
     }
     return ctx.status;
   }
@@ -287,35 +282,74 @@ class SummarizeStage : public Stage {
     }
     groups_.clear();
     index_.clear();
+    coded_index_.clear();
+    for (auto& ids : ids_) ids.clear();
     return Stage::Finish();
   }
 
  private:
-  // count() only, over few distinct key tuples: counts rows in a dense array indexed by the
-  // keys' codes (ints by their offset from the batch's smallest value, in bins), then adds
-  // each non-zero cell to its group. False (nothing done) when the array would be too large.
-  bool CountDense(const std::vector<CodedKey>& keys,
-                  const std::vector<const storage::StringColumn*>& strings,
-                  const std::vector<const storage::IntColumn*>& ints,
+  // The key columns of one batch: strings[k] or ints[k] is set; ids[k][code] is the stable id of
+  // string key k's dictionary entry `code`.
+  struct BatchKeys {
+    std::vector<const storage::StringColumn*> strings;
+    std::vector<const storage::IntColumn*> ints;
+    std::vector<std::vector<int64_t>> ids;
+  };
+
+  // The group of a tuple of stable ids / int values; `code(k)` gives string key k's dictionary
+  // code in the batch (only called when the group is new, to build its key values).
+  template <typename CodeOf>
+  size_t CodedGroup(const CodeTuple& tuple, const std::vector<CodedKey>& keys, const BatchKeys& bk,
+                    CodeOf code) {
+    auto [it, inserted] = coded_index_.try_emplace(tuple, 0);
+    if (!inserted) return it->second;
+    Row key;
+    for (size_t k = 0; k < keys.size(); ++k) {
+      if (tuple[k] == kAbsent) {
+        key.push_back(Value());
+      } else if (bk.strings[k] != nullptr) {
+        key.push_back(Value(bk.strings[k]->dict[code(k)]));
+      } else if (keys[k].column == Column::kCode) {
+        key.push_back(tuple[k]);
+      } else {
+        key.push_back(Datetime{tuple[k]});
+      }
+    }
+    it->second = GroupOf(std::move(key));
+    return it->second;
+  }
+
+  // count() only, over few distinct key tuples: counts rows in an array indexed by the keys'
+  // codes (ints by their offset from the batch's smallest value, in bins), then adds each
+  // touched cell to its group. The array is kept across batches and only its touched cells are
+  // cleared. False (nothing done) when the array would be too large.
+  bool CountDense(const std::vector<CodedKey>& keys, const BatchKeys& bk,
                   const std::vector<uint32_t>& sel) {
     constexpr size_t kMaxCells = 1 << 16;
     if (sel.size() < 256) return false;
     const size_t n = keys.size();
-    std::vector<size_t> stride(n), card(n);
-    std::vector<int64_t> base(n, 0), step(n, 1);
+    std::array<size_t, kMaxCodedKeys> stride{}, card{};
+    std::array<int64_t, kMaxCodedKeys> base{}, step{};
     size_t cells = 1;
     for (size_t k = 0; k < n; ++k) {
-      if (strings[k] != nullptr) {
-        card[k] = strings[k]->dict.size() + 1;  // the last slot: null
+      step[k] = 1;
+      if (bk.strings[k] != nullptr) {
+        card[k] = bk.strings[k]->dict.size() + 1;  // the last slot: null
       } else {
         step[k] = keys[k].bin > 0 ? keys[k].bin : 1;
+        const storage::IntColumn& col = *bk.ints[k];
         int64_t lo = INT64_MAX, hi = INT64_MIN;
         for (uint32_t r : sel) {
-          if (!ints[k]->present[r]) continue;
-          lo = std::min(lo, FloorDiv(ints[k]->values[r], step[k]));
-          hi = std::max(hi, FloorDiv(ints[k]->values[r], step[k]));
+          if (!col.present[r]) continue;
+          lo = std::min(lo, col.values[r]);
+          hi = std::max(hi, col.values[r]);
         }
-        if (lo > hi) lo = hi = 0;
+        if (lo > hi) {
+          lo = hi = 0;
+        } else {
+          lo = FloorDiv(lo, step[k]);  // floor division is monotonic
+          hi = FloorDiv(hi, step[k]);
+        }
         if (static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) >= kMaxCells) return false;
         base[k] = lo;
         card[k] = static_cast<size_t>(hi - lo) + 2;  // the last slot: absent
@@ -324,39 +358,42 @@ class SummarizeStage : public Stage {
       cells *= card[k];
       if (cells > kMaxCells) return false;
     }
-    std::vector<uint32_t> counts(cells, 0);
+    if (counts_.size() < cells) counts_.resize(cells, 0);
+    touched_.clear();
+    uint32_t* counts = counts_.data();
     for (uint32_t r : sel) {
       size_t cell = 0;
       for (size_t k = 0; k < n; ++k) {
         size_t slot;
-        if (strings[k] != nullptr) {
-          uint32_t code = strings[k]->codes[r];
+        if (bk.strings[k] != nullptr) {
+          uint32_t code = bk.strings[k]->codes[r];
           slot = code == storage::kNullCode ? card[k] - 1 : code;
-        } else if (!ints[k]->present[r]) {
+        } else if (!bk.ints[k]->present[r]) {
           slot = card[k] - 1;
         } else {
-          slot = static_cast<size_t>(FloorDiv(ints[k]->values[r], step[k]) - base[k]);
+          slot = static_cast<size_t>(FloorDiv(bk.ints[k]->values[r], step[k]) - base[k]);
         }
         cell += slot * stride[k];
       }
-      ++counts[cell];
+      if (counts[cell]++ == 0) touched_.push_back(static_cast<uint32_t>(cell));
     }
-    for (size_t cell = 0; cell < cells; ++cell) {
-      if (counts[cell] == 0) continue;
-      Row key;
+    std::array<uint32_t, kMaxCodedKeys> slots{};
+    for (uint32_t cell : touched_) {
+      CodeTuple tuple{};
       for (size_t k = 0; k < n; ++k) {
         size_t slot = cell / stride[k] % card[k];
+        slots[k] = static_cast<uint32_t>(slot);
         if (slot == card[k] - 1) {
-          key.push_back(Value());
-        } else if (strings[k] != nullptr) {
-          key.push_back(Value(strings[k]->dict[slot]));
-        } else if (keys[k].column == Column::kCode) {
-          key.push_back(base[k] + static_cast<int64_t>(slot));
+          tuple[k] = kAbsent;
+        } else if (bk.strings[k] != nullptr) {
+          tuple[k] = bk.ids[k][slot];
         } else {
-          key.push_back(Datetime{(base[k] + static_cast<int64_t>(slot)) * step[k]});
+          tuple[k] = (base[k] + static_cast<int64_t>(slot)) * step[k];
         }
       }
-      for (Accumulator& acc : groups_[GroupOf(std::move(key))].second) acc.count += counts[cell];
+      size_t group = CodedGroup(tuple, keys, bk, [&](size_t k) { return slots[k]; });
+      for (Accumulator& acc : groups_[group].second) acc.count += counts[cell];
+      counts[cell] = 0;
     }
     return true;
   }
@@ -374,6 +411,11 @@ class SummarizeStage : public Stage {
 
   const BoundOp* op_;
   std::optional<std::vector<CodedKey>> coded_;
+  // Coded path: per string key, the stable id of each value seen; group of each id tuple.
+  std::array<absl::flat_hash_map<std::string, int64_t>, kMaxCodedKeys> ids_;
+  absl::flat_hash_map<CodeTuple, size_t> coded_index_;
+  std::vector<uint32_t> counts_;   // CountDense's cells, all zero between batches
+  std::vector<uint32_t> touched_;  // CountDense's non-zero cells, in first-touch order
   std::unordered_map<Row, size_t, RowHash> index_;
   std::vector<std::pair<Row, std::vector<Accumulator>>> groups_;
 };

@@ -75,7 +75,11 @@ void EnvironmentImpl::PutSegment(std::string_view group, const EncodedSegment& e
   }
   std::string key(group);
   PutFixed64BE(&key, id);
-  (void)batch->Put(handles_[kSegments], key, enc.segment);
+  const std::string_view segment(enc.segment);
+  (void)batch->Put(handles_[kSegments], key, segment.substr(0, enc.narrow_bytes));
+  if (enc.narrow_bytes < segment.size()) {
+    (void)batch->Put(handles_[kSegments], key + kWideSuffix, segment.substr(enc.narrow_bytes));
+  }
   (void)batch->Put(handles_[kSummaries], key, enc.summary.Encode());
   if (!enc.request_bodies.empty()) {
     (void)batch->Put(handles_[kBodies], key + '\x01', enc.request_bodies);

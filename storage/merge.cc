@@ -91,6 +91,13 @@ absl::StatusOr<uint64_t> EnvironmentImpl::MergeSmallSegments(bool all) {
           std::string value;
           KQ_RETURN_IF_ERROR(FromRocks(db_->Get(ro, handles_[kSegments], key, &value),
                                        absl::StrCat(dir_, ": reading a segment to merge")));
+          // A split segment's wide part follows its narrow part: together one whole segment.
+          std::string wide;
+          rocksdb::Status ws = db_->Get(ro, handles_[kSegments], key + kWideSuffix, &wide);
+          if (!ws.IsNotFound()) {
+            KQ_RETURN_IF_ERROR(FromRocks(ws, absl::StrCat(dir_, ": reading a segment to merge")));
+            value += wide;
+          }
           KQ_ASSIGN_OR_RETURN(SegmentView view, SegmentView::Parse(std::move(value)));
           KQ_ASSIGN_OR_RETURN(DecodedRows decoded, DecodeAllColumns(view));
           if (!dropped) {
@@ -107,6 +114,7 @@ absl::StatusOr<uint64_t> EnvironmentImpl::MergeSmallSegments(bool all) {
           builder.AddRows(decoded);
           raw_bytes += picked[i]->summary.raw_bytes;
           (void)batch.Delete(handles_[kSegments], key);
+          (void)batch.Delete(handles_[kSegments], key + kWideSuffix);
           (void)batch.Delete(handles_[kSummaries], key);
           (void)batch.Delete(handles_[kBodies], key + '\x01');
           (void)batch.Delete(handles_[kBodies], key + '\x02');

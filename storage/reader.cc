@@ -27,17 +27,25 @@ constexpr size_t kNumColumns = 22;
 
 // Returns the BodyBlock bytes of one kind ('\x01' request, '\x02' response), "" when absent.
 using BodySource = std::function<absl::StatusOr<std::string>(char kind)>;
+// Returns a split segment's wide part: its bytes and their owner.
+struct Pinned {
+  std::string_view bytes;
+  std::shared_ptr<const void> owner;
+};
+using WideSource = std::function<absl::StatusOr<Pinned>()>;
 
 class SegmentBatch : public EventBatch {
  public:
+  // `wide` is called at most once, the first time a wide column (or the whole event) is needed.
   SegmentBatch(SegmentView view, TimeMicros bucket, std::string ns, std::string env,
-               bool bodies_dropped, BodySource bodies)
+               bool bodies_dropped, BodySource bodies, WideSource wide)
       : view_(std::move(view)),
         bucket_(bucket),
         ns_(std::move(ns)),
         env_(std::move(env)),
         bodies_dropped_(bodies_dropped),
-        bodies_(std::move(bodies)) {}
+        bodies_(std::move(bodies)),
+        wide_(std::move(wide)) {}
 
   size_t num_rows() const override { return view_.rows(); }
   TimeMicros bucket() const override { return bucket_; }
@@ -46,8 +54,7 @@ class SegmentBatch : public EventBatch {
   const IntColumn& Ints(Column c) const override {
     auto& slot = ints_[static_cast<size_t>(c)];
     if (!slot.has_value()) {
-      absl::StatusOr<IntColumn> col = view_.Ints(static_cast<uint32_t>(c));
-      slot = Keep(std::move(col), [&] {
+      slot = Keep(ColumnOf(c, [&](uint32_t id) { return view_.Ints(id); }), [&] {
         IntColumn empty;
         empty.values.assign(num_rows(), 0);
         empty.present.assign(num_rows(), false);
@@ -66,7 +73,7 @@ class SegmentBatch : public EventBatch {
         col.codes.assign(num_rows(), 0);
         slot = std::move(col);
       } else {
-        slot = Keep(view_.Strings(static_cast<uint32_t>(c)), [&] {
+        slot = Keep(ColumnOf(c, [&](uint32_t id) { return view_.Strings(id); }), [&] {
           StringColumn empty;
           empty.codes.assign(num_rows(), kNullCode);
           return empty;
@@ -79,7 +86,7 @@ class SegmentBatch : public EventBatch {
   const ListColumn& Lists(Column c) const override {
     auto& slot = lists_[static_cast<size_t>(c)];
     if (!slot.has_value()) {
-      slot = Keep(view_.Lists(static_cast<uint32_t>(c)), [&] {
+      slot = Keep(ColumnOf(c, [&](uint32_t id) { return view_.Lists(id); }), [&] {
         ListColumn empty;
         empty.offsets.assign(num_rows() + 1, 0);
         return empty;
@@ -102,7 +109,11 @@ class SegmentBatch : public EventBatch {
   absl::StatusOr<std::string> ResponseObject(size_t row) const override { return Body(row, 2); }
 
   const absl::Status& status() const { return status_; }
-  const SegmentView& view() const { return view_; }
+  // The segment with its wide part loaded.
+  absl::StatusOr<const SegmentView*> FullView() const {
+    KQ_RETURN_IF_ERROR(LoadWide());
+    return &view_;
+  }
   // Decodes `columns` now (errors surface through status()).
   void Prefetch(const std::vector<Column>& columns) const {
     for (Column c : columns) {
@@ -129,6 +140,20 @@ class SegmentBatch : public EventBatch {
     return empty();
   }
 
+  // Decodes column `c` with `decode(id)`, loading the wide part first when `c` is in it.
+  template <typename F>
+  auto ColumnOf(Column c, F decode) const -> decltype(decode(0u)) {
+    const uint32_t id = static_cast<uint32_t>(c);
+    if (view_.IsWide(id)) KQ_RETURN_IF_ERROR(LoadWide());
+    return decode(id);
+  }
+
+  absl::Status LoadWide() const {
+    if (view_.wide_loaded()) return absl::OkStatus();
+    KQ_ASSIGN_OR_RETURN(Pinned wide, wide_());
+    return view_.AttachWide(wide.bytes, std::move(wide.owner));
+  }
+
   absl::Status CheckRow(size_t row) const {
     if (row >= num_rows()) {
       return absl::OutOfRangeError(absl::StrCat("row ", row, " of ", num_rows()));
@@ -152,6 +177,7 @@ class SegmentBatch : public EventBatch {
   absl::Status LoadAll() const {
     if (all_.has_value()) return absl::OkStatus();
     KQ_RETURN_IF_ERROR(LoadBodies());
+    KQ_RETURN_IF_ERROR(LoadWide());
     KQ_ASSIGN_OR_RETURN(DecodedRows rows, DecodeAllColumns(view_));
     rows.request_bodies = request_;
     rows.response_bodies = response_;
@@ -167,12 +193,13 @@ class SegmentBatch : public EventBatch {
     return std::string(blobs->Get(row));
   }
 
-  SegmentView view_;
+  mutable SegmentView view_;  // the wide part is attached on first need
   TimeMicros bucket_;
   std::string ns_;
   std::string env_;
   bool bodies_dropped_;
   BodySource bodies_;
+  WideSource wide_;
   mutable std::optional<IntColumn> ints_[kNumColumns];
   mutable std::optional<StringColumn> strings_[kNumColumns];
   mutable std::optional<ListColumn> lists_[kNumColumns];
@@ -459,8 +486,20 @@ class ReaderImpl : public Reader {
       KQ_RETURN_IF_ERROR(FromRocks(st, name));
       return block;
     };
+    rocksdb::ColumnFamilyHandle* segments = env_->cf(EnvironmentImpl::kSegments);
+    rocksdb::ReadOptions wide_ro = ro_;
+    wide_ro.fill_cache = false;  // scans rarely need it: keep the cache for narrow parts
+    WideSource wide = [db, segments, wide_ro, key, name]() -> absl::StatusOr<Pinned> {
+      auto value = std::make_shared<rocksdb::PinnableSlice>();
+      rocksdb::Status st = db->Get(wide_ro, segments, key + kWideSuffix, value.get());
+      if (st.IsNotFound()) return absl::DataLossError(absl::StrCat(name, ": wide part missing"));
+      KQ_RETURN_IF_ERROR(FromRocks(st, name));
+      std::string_view bytes(value->data(), value->size());
+      return Pinned{bytes, std::move(value)};
+    };
     return std::make_unique<SegmentBatch>(*std::move(view), e.bucket, e.ns, env_->name(),
-                                          e.summary.bodies_dropped, std::move(source));
+                                          e.summary.bodies_dropped, std::move(source),
+                                          std::move(wide));
   }
 
   absl::Status Lookup(const ScanRange& range, Column column, std::string_view needle,
@@ -498,7 +537,8 @@ class ReaderImpl : public Reader {
   absl::StatusOr<std::vector<Event>> MatchingEvents(const SegmentBatch& batch, Column column,
                                                     std::string_view needle,
                                                     const ScanRange& range) {
-    const SegmentView& view = batch.view();
+    KQ_ASSIGN_OR_RETURN(const SegmentView* full, batch.FullView());
+    const SegmentView& view = *full;
     KQ_ASSIGN_OR_RETURN(std::vector<size_t> rows,
                         view.FindRows(static_cast<uint32_t>(column), needle));
     if (rows.empty()) return std::vector<Event>();
@@ -522,8 +562,12 @@ class ReaderImpl : public Reader {
     BodySource source = [enc](char kind) -> absl::StatusOr<std::string> {
       return kind == '\x01' ? enc->request_bodies : enc->response_bodies;
     };
+    WideSource wide = []() -> absl::StatusOr<Pinned> {
+      return absl::InternalError("an in-memory segment has no separate wide part");
+    };
     return std::make_unique<SegmentBatch>(std::move(view), e.bucket, e.ns, env_->name(),
-                                          e.summary.bodies_dropped, std::move(source));
+                                          e.summary.bodies_dropped, std::move(source),
+                                          std::move(wide));
   }
 
   EnvironmentImpl* env_;

@@ -47,9 +47,27 @@ struct BlobColumn {
   }
 };
 
+// Whether column `id` is stored in a segment's wide part (docs/format.md, "Segment"): the
+// large columns few queries scan (auditID, stage time, requestURI, rest, responseStatus,
+// annotations, user.extra, user.uid). Stored on disk (version 3): do not change.
+constexpr bool IsWideColumn(uint32_t id) {
+  return id == static_cast<uint32_t>(Column::kStageTime) ||
+         id == static_cast<uint32_t>(Column::kAuditId) ||
+         id == static_cast<uint32_t>(Column::kRequestUri) ||
+         (id >= static_cast<uint32_t>(InternalColumn::kRest) &&
+          id <= static_cast<uint32_t>(InternalColumn::kUserUid));
+}
+
+// The key suffix of a segment's wide part, stored next to the narrow part in `segments`.
+inline constexpr char kWideSuffix = '\x01';
+
 struct EncodedSegment {
   size_t rows = 0;
-  std::string segment;          // value in `segments`
+  // The whole segment (parseable alone). Stored as two values in `segments`: the first
+  // `narrow_bytes` bytes under the segment key, the rest (the wide part, "" when no column is
+  // wide) under segment key + kWideSuffix.
+  std::string segment;
+  size_t narrow_bytes = 0;
   std::string request_bodies;   // BodyBlock, "" when no row has a requestObject
   std::string response_bodies;  // BodyBlock, "" when no row has a responseObject
   Summary summary;
@@ -92,6 +110,15 @@ class SegmentView {
   size_t rows() const { return rows_; }
   size_t stored_bytes() const { return value_.size(); }
 
+  // A version 3 segment parsed from its narrow part alone lacks the wide columns' bytes until
+  // AttachWide gives them (the value under segment key + kWideSuffix, kept alive by `owner`).
+  // Until then wide columns (and ReadRows, DecodeAllColumns) fail with FailedPrecondition.
+  bool wide_loaded() const { return wide_loaded_; }
+  // Whether column `id` is present and stored in the wide part.
+  bool IsWide(uint32_t id) const;
+  // DataLoss when `bytes` is not the wide part's length; FailedPrecondition when already there.
+  [[nodiscard]] absl::Status AttachWide(std::string_view bytes, std::shared_ptr<const void> owner);
+
   // Absent columns decode as all-null. DataLoss on corrupt bytes; InvalidArgument when the
   // column exists with another encoding.
   [[nodiscard]] absl::StatusOr<IntColumn> Ints(uint32_t id) const;
@@ -119,11 +146,15 @@ class SegmentView {
     uint32_t id;
     uint8_t encoding;
     uint8_t compression;
-    size_t offset;
+    bool wide;      // stored in the wide part
+    size_t offset;  // into value_ (narrow) or wide_ (wide)
     size_t stored_len;
     size_t raw_len;
   };
   const ColumnRef* FindColumn(uint32_t id) const;
+  // FindColumn, FailedPrecondition when the column is wide and the wide part is missing.
+  [[nodiscard]] absl::StatusOr<const ColumnRef*> Find(uint32_t id) const;
+  [[nodiscard]] static absl::Status WideMissing();
   std::string_view Stored(const ColumnRef& ref) const;
   [[nodiscard]] absl::StatusOr<std::string> Raw(const ColumnRef& ref) const;
   // The raw bytes of column `id` ("" when absent): a view into the value when stored
@@ -134,6 +165,10 @@ class SegmentView {
 
   std::shared_ptr<const void> owner_;  // keeps value_'s bytes alive
   std::string_view value_;
+  std::shared_ptr<const void> wide_owner_;  // keeps wide_'s bytes alive when attached
+  std::string_view wide_;
+  size_t wide_bytes_ = 0;
+  bool wide_loaded_ = false;
   size_t rows_ = 0;
   std::vector<ColumnRef> columns_;
   // The raw bytes of the column FindRows last searched (by id).

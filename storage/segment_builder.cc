@@ -453,6 +453,10 @@ EncodedSegment SegmentBuilder::Finish() {
     columns.push_back(std::move(c));
   }
 
+  // The narrow columns first: their data ends the narrow part, the wide ones' data follows.
+  auto wide_begin = std::stable_partition(columns.begin(), columns.end(),
+                                          [](const Encoded& c) { return !IsWideColumn(c.id); });
+  const size_t wide_count = static_cast<size_t>(columns.end() - wide_begin);
   std::string& seg = out.segment;
   seg.push_back(static_cast<char>(kSegmentVersion));
   PutVarint64(&seg, m.rows);
@@ -464,7 +468,10 @@ EncodedSegment SegmentBuilder::Finish() {
     PutVarint64(&seg, c.stored.size());
     PutVarint64(&seg, c.raw_len);
   }
-  for (const auto& c : columns) seg.append(c.stored);
+  PutVarint64(&seg, wide_count);
+  for (auto c = columns.begin(); c != wide_begin; ++c) seg.append(c->stored);
+  out.narrow_bytes = seg.size();
+  for (auto c = wide_begin; c != columns.end(); ++c) seg.append(c->stored);
 
   auto body_block = [&](const BlobBuilder& b, std::string* block) {
     if (!b.any()) return;

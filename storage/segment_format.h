@@ -15,8 +15,10 @@
 
 namespace kq::storage::segment_format {
 
-// Version 2 stores the rest column as ChunkedBlob; version 1 (one Blob frame) is still read.
-inline constexpr uint8_t kSegmentVersion = 2;
+// Version 3 splits a segment into a narrow and a wide part (docs/format.md, "Segment");
+// version 2 stores the rest column as ChunkedBlob; both and version 1 (one Blob frame) are read.
+inline constexpr uint8_t kSegmentVersion = 3;
+inline constexpr uint8_t kSplitSegmentVersion = 3;
 inline constexpr uint8_t kOldestSegmentVersion = 1;
 // Version 2 is a ChunkedBlob; version 1 (one compressed Blob) is still read.
 inline constexpr uint8_t kBodyVersion = 2;

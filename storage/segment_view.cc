@@ -29,27 +29,49 @@ using segment_format::kEncList;
 using segment_format::kOldestBodyVersion;
 using segment_format::kOldestSegmentVersion;
 using segment_format::kSegmentVersion;
+using segment_format::kSplitSegmentVersion;
 
 namespace {
-// GetVarint64 for varints of three bytes or more (out of line).
+// GetVarint64 (out of line): varints in the last ten bytes of the input.
 bool LongVarint(std::string_view* in, uint64_t* v) { return GetVarint64(in, v); }
 
-// A varint with the one- and two-byte cases inline (most codes, lengths and deltas are small).
+// A varint, decoded inline when at least ten bytes remain (time deltas take three or four);
+// near the end of the input, out of line.
 inline bool NextVarint(std::string_view* in, uint64_t* v) {
-  if (in->size() >= 2) {
+  if (in->size() >= 10) {
     const auto* p = reinterpret_cast<const uint8_t*>(in->data());
-    if (p[0] < 0x80) {
-      *v = p[0];
-      in->remove_prefix(1);
-      return true;
+    uint64_t result = 0;
+    for (size_t i = 0; i < 10; ++i) {
+      const uint64_t b = p[i];
+      result |= (b & 0x7Fu) << (7 * i);
+      if (b < 0x80) {
+        *v = result;
+        in->remove_prefix(i + 1);
+        return true;
+      }
     }
-    if (p[1] < 0x80) {
-      *v = (p[0] & 0x7Fu) | (static_cast<uint64_t>(p[1]) << 7);
-      in->remove_prefix(2);
-      return true;
-    }
+    return false;
   }
   return LongVarint(in, v);
+}
+
+// The varint at p (p < end), inline; the position after it, or nullptr when malformed.
+inline const uint8_t* DecodeVarint(const uint8_t* p, const uint8_t* end, uint64_t* v) {
+  if (end - p >= 10) {
+    uint64_t result = 0;
+    for (size_t i = 0; i < 10; ++i) {
+      const uint64_t b = p[i];
+      result |= (b & 0x7Fu) << (7 * i);
+      if (b < 0x80) {
+        *v = result;
+        return p + i + 1;
+      }
+    }
+    return nullptr;
+  }
+  std::string_view in(reinterpret_cast<const char*>(p), static_cast<size_t>(end - p));
+  if (!LongVarint(&in, v)) return nullptr;
+  return reinterpret_cast<const uint8_t*>(in.data());
 }
 }  // namespace
 
@@ -72,28 +94,66 @@ absl::StatusOr<SegmentView> SegmentView::Parse(std::string_view bytes,
                                 " (this build reads ", kOldestSegmentVersion, " to ",
                                 kSegmentVersion, ")"));
   }
+  const uint8_t version = static_cast<uint8_t>(in[0]);
   in.remove_prefix(1);
   if (!GetVarint64(&in, &rows) || !GetVarint64(&in, &ncols) || rows > kMaxSegmentRows ||
       ncols > 256) {
     return Corrupt("header");
   }
   v.rows_ = rows;
-  size_t offset = 0;
   for (uint64_t i = 0; i < ncols; ++i) {
     uint64_t id, stored, raw;
     if (!GetVarint64(&in, &id) || in.size() < 2) return Corrupt("column header");
     uint8_t enc = static_cast<uint8_t>(in[0]), comp = static_cast<uint8_t>(in[1]);
     in.remove_prefix(2);
-    if (!GetVarint64(&in, &stored) || !GetVarint64(&in, &raw) || raw > (1ull << 32)) {
+    if (!GetVarint64(&in, &stored) || !GetVarint64(&in, &raw) || raw > (1ull << 32) ||
+        stored > (1ull << 34)) {
       return Corrupt("column header");
     }
-    v.columns_.push_back({static_cast<uint32_t>(id), enc, comp, offset, stored, raw});
-    offset += stored;
+    v.columns_.push_back({static_cast<uint32_t>(id), enc, comp, false, 0, stored, raw});
   }
-  if (in.size() != offset) return Corrupt("column data length");
-  size_t base = v.value_.size() - in.size();
-  for (auto& c : v.columns_) c.offset += base;
+  uint64_t wide_count = 0;
+  if (version >= kSplitSegmentVersion && (!GetVarint64(&in, &wide_count) || wide_count > ncols)) {
+    return Corrupt("wide column count");
+  }
+  // Offsets: narrow columns' from the start of the value, wide columns' from the start of the
+  // wide part.
+  size_t offset = 0, wide_bytes = 0;
+  const size_t base = v.value_.size() - in.size();
+  for (size_t i = 0; i < v.columns_.size(); ++i) {
+    ColumnRef& c = v.columns_[i];
+    if (i + wide_count >= v.columns_.size()) {
+      c.wide = true;
+      c.offset = wide_bytes;
+      wide_bytes += c.stored_len;
+    } else {
+      c.offset = base + offset;
+      offset += c.stored_len;
+    }
+  }
+  if (in.size() == offset + wide_bytes) {
+    v.wide_ = in.substr(offset);  // the whole segment in one value
+    v.wide_loaded_ = true;
+  } else if (in.size() != offset) {
+    return Corrupt("column data length");
+  }
+  v.wide_bytes_ = wide_bytes;
+  if (wide_bytes == 0) v.wide_loaded_ = true;
   return v;
+}
+
+absl::Status SegmentView::AttachWide(std::string_view bytes, std::shared_ptr<const void> owner) {
+  if (wide_loaded_) return absl::FailedPreconditionError("segment wide part already present");
+  if (bytes.size() != wide_bytes_) return Corrupt("wide part length");
+  wide_owner_ = std::move(owner);
+  wide_ = bytes;
+  wide_loaded_ = true;
+  return absl::OkStatus();
+}
+
+bool SegmentView::IsWide(uint32_t id) const {
+  const ColumnRef* ref = FindColumn(id);
+  return ref != nullptr && ref->wide;
 }
 
 const SegmentView::ColumnRef* SegmentView::FindColumn(uint32_t id) const {
@@ -103,8 +163,18 @@ const SegmentView::ColumnRef* SegmentView::FindColumn(uint32_t id) const {
   return nullptr;
 }
 
+absl::StatusOr<const SegmentView::ColumnRef*> SegmentView::Find(uint32_t id) const {
+  const ColumnRef* ref = FindColumn(id);
+  if (ref != nullptr && ref->wide && !wide_loaded_) return WideMissing();
+  return ref;
+}
+
+absl::Status SegmentView::WideMissing() {
+  return absl::FailedPreconditionError("segment wide part not loaded (AttachWide)");
+}
+
 std::string_view SegmentView::Stored(const ColumnRef& ref) const {
-  return value_.substr(ref.offset, ref.stored_len);
+  return (ref.wide ? wide_ : value_).substr(ref.offset, ref.stored_len);
 }
 
 absl::StatusOr<std::string> SegmentView::Raw(const ColumnRef& ref) const {
@@ -115,7 +185,7 @@ absl::StatusOr<IntColumn> SegmentView::Ints(uint32_t id) const {
   IntColumn col;
   col.values.assign(rows_, 0);
   col.present.assign(rows_, false);
-  const ColumnRef* ref = FindColumn(id);
+  KQ_ASSIGN_OR_RETURN(const ColumnRef* ref, Find(id));
   if (ref == nullptr) return col;
   if (ref->encoding != kEncIntDelta) return absl::InvalidArgumentError("not an int column");
   KQ_ASSIGN_OR_RETURN(std::string raw, Raw(*ref));
@@ -134,27 +204,31 @@ absl::StatusOr<IntColumn> SegmentView::Ints(uint32_t id) const {
   if (all_present) {
     col.present.assign(rows_, true);
     int64_t* values = col.values.data();
+    const auto* p = reinterpret_cast<const uint8_t*>(in.data());
+    const uint8_t* end = p + in.size();
     for (size_t i = 0; i < rows_; ++i) {
       uint64_t z;
-      if (!NextVarint(&in, &z)) return Corrupt("int value");
+      if (p == end || (p = DecodeVarint(p, end, &z)) == nullptr) return Corrupt("int value");
       prev += ZigZagDecode(z);
       values[i] = prev;
     }
-    if (!in.empty()) return Corrupt("int trailing bytes");
+    if (p != end) return Corrupt("int trailing bytes");
     return col;
   }
+  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
+  const uint8_t* end = p + in.size();
   for (size_t byte = 0; byte < bitmap; ++byte) {
     for (unsigned b = static_cast<uint8_t>(bits[byte]); b != 0; b &= b - 1) {
       size_t i = byte * 8 + static_cast<size_t>(std::countr_zero(b));
       if (i >= rows_) return Corrupt("int bitmap");
       uint64_t z;
-      if (!NextVarint(&in, &z)) return Corrupt("int value");
+      if (p == end || (p = DecodeVarint(p, end, &z)) == nullptr) return Corrupt("int value");
       prev += ZigZagDecode(z);
       col.values[i] = prev;
       col.present[i] = true;
     }
   }
-  if (!in.empty()) return Corrupt("int trailing bytes");
+  if (p != end) return Corrupt("int trailing bytes");
   return col;
 }
 
@@ -175,7 +249,7 @@ bool GetDict(std::string_view* in, std::vector<std::string>* dict) {
 
 absl::StatusOr<StringColumn> SegmentView::Strings(uint32_t id) const {
   StringColumn col;
-  const ColumnRef* ref = FindColumn(id);
+  KQ_ASSIGN_OR_RETURN(const ColumnRef* ref, Find(id));
   if (ref == nullptr) {
     col.codes.assign(rows_, kNullCode);
     return col;
@@ -186,12 +260,27 @@ absl::StatusOr<StringColumn> SegmentView::Strings(uint32_t id) const {
   if (!GetDict(&in, &col.dict)) return Corrupt("dictionary");
   col.codes.resize(rows_);
   const uint64_t ndict = col.dict.size();
+  if (ndict < 128 && in.size() == rows_) {
+    // Every code fits one byte (a varint below 0x80): row i's is byte i.
+    const auto* p = reinterpret_cast<const uint8_t*>(in.data());
+    uint8_t max_code = 0;
+    for (size_t i = 0; i < rows_; ++i) {
+      max_code = std::max(max_code, p[i]);
+      col.codes[i] = static_cast<uint32_t>(p[i]) - 1;  // 0 (null) wraps to kNullCode
+    }
+    if (max_code > ndict) return Corrupt("dictionary code");
+    return col;
+  }
+  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
+  const uint8_t* end = p + in.size();
   for (size_t i = 0; i < rows_; ++i) {
     uint64_t c;
-    if (!NextVarint(&in, &c) || c > ndict) return Corrupt("dictionary code");
+    if (p == end || (p = DecodeVarint(p, end, &c)) == nullptr || c > ndict) {
+      return Corrupt("dictionary code");
+    }
     col.codes[i] = static_cast<uint32_t>(c - 1);  // 0 (null) wraps to kNullCode
   }
-  if (!in.empty()) return Corrupt("dictionary trailing bytes");
+  if (p != end) return Corrupt("dictionary trailing bytes");
   return col;
 }
 
@@ -199,7 +288,7 @@ absl::StatusOr<ListColumn> SegmentView::Lists(uint32_t id, std::vector<bool>* pr
   ListColumn col;
   col.offsets.assign(1, 0);
   if (present != nullptr) present->assign(rows_, false);
-  const ColumnRef* ref = FindColumn(id);
+  KQ_ASSIGN_OR_RETURN(const ColumnRef* ref, Find(id));
   if (ref == nullptr) {
     col.offsets.assign(rows_ + 1, 0);
     return col;
@@ -306,7 +395,7 @@ absl::StatusOr<BlobColumn> DecodeChunkedBlobs(std::string_view in, size_t rows) 
 }  // namespace
 
 absl::StatusOr<BlobColumn> SegmentView::Blobs(uint32_t id) const {
-  const ColumnRef* ref = FindColumn(id);
+  KQ_ASSIGN_OR_RETURN(const ColumnRef* ref, Find(id));
   if (ref == nullptr) {
     BlobColumn col;
     col.offsets.assign(rows_ + 1, 0);
@@ -540,7 +629,7 @@ absl::Status PickChunked(std::string_view stored, size_t nrows, std::span<const 
 
 absl::StatusOr<std::string_view> SegmentView::RawView(uint32_t id, uint8_t encoding,
                                                       std::deque<std::string>* keep) const {
-  const ColumnRef* ref = FindColumn(id);
+  KQ_ASSIGN_OR_RETURN(const ColumnRef* ref, Find(id));
   if (ref == nullptr) return std::string_view();
   if (ref->encoding != encoding) return Corrupt(absl::StrCat("encoding of column ", id));
   if (ref->compression == kCompNone) {
@@ -557,7 +646,8 @@ absl::StatusOr<std::vector<size_t>> SegmentView::FindRows(uint32_t id,
                                                           std::string_view value) const {
   std::deque<std::string> keep;
   std::vector<size_t> out;
-  if (FindColumn(id) == nullptr) return out;
+  KQ_ASSIGN_OR_RETURN(const ColumnRef* ref, Find(id));
+  if (ref == nullptr) return out;
   KQ_ASSIGN_OR_RETURN(std::string_view in, RawView(id, kEncDict, &keep));
   if (!keep.empty()) {
     searched_.emplace(id, std::move(keep.back()));
@@ -589,6 +679,7 @@ absl::StatusOr<std::vector<Event>> SegmentView::ReadRows(std::span<const size_t>
       return absl::InvalidArgumentError("ReadRows: rows must ascend and lie in the segment");
     }
   }
+  if (!wide_loaded_) return WideMissing();
   std::vector<RowValues> values(rows.size());
   std::deque<std::string> keep;  // decompressed columns the views point into (never move)
   if (rows.empty()) return std::vector<Event>();

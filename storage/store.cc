@@ -533,6 +533,7 @@ absl::Status EnvironmentImpl::DeleteSeen(const Reader& reader, TimeMicros from, 
         snapshot, from, to, namespaces,
         [&](const std::string& key, TimeMicros, const std::string&, const rocksdb::Slice&) {
           (void)batch.Delete(handles_[kSegments], key);
+          (void)batch.Delete(handles_[kSegments], key + kWideSuffix);
           (void)batch.Delete(handles_[kSummaries], key);
           (void)batch.Delete(handles_[kBodies], key + '\x01');
           (void)batch.Delete(handles_[kBodies], key + '\x02');

@@ -251,8 +251,10 @@ std::string CompressV1(const std::string& raw, uint8_t* compression) {
   return out;
 }
 
-std::string ToV1Segment(std::string_view v2) {
-  EXPECT_EQ(v2[0], '\x02');
+// A version 3 segment (written now) re-encoded as version `version` (1 or 2): one value
+// without the wide column count; for version 1 the ChunkedBlob rest column becomes a Blob.
+std::string ToOldSegment(std::string_view v2, char version) {
+  EXPECT_EQ(v2[0], '\x03');
   v2.remove_prefix(1);
   uint64_t rows, ncols;
   EXPECT_TRUE(GetVarint64(&v2, &rows));
@@ -272,10 +274,12 @@ std::string ToV1Segment(std::string_view v2) {
     EXPECT_TRUE(GetVarint64(&v2, &c.stored));
     EXPECT_TRUE(GetVarint64(&v2, &c.raw));
   }
+  uint64_t wide_count;
+  EXPECT_TRUE(GetVarint64(&v2, &wide_count));
   for (Col& c : cols) {
     c.data.assign(v2.substr(0, c.stored));
     v2.remove_prefix(c.stored);
-    if (c.enc == 4) {  // ChunkedBlob -> Blob, one zstd frame
+    if (c.enc == 4 && version == '\x01') {  // ChunkedBlob -> Blob, one zstd frame
       std::string blob = ChunksToBlob(c.data);
       c.enc = 3;
       c.raw = blob.size();
@@ -283,7 +287,7 @@ std::string ToV1Segment(std::string_view v2) {
       c.stored = c.data.size();
     }
   }
-  std::string out(1, '\x01');
+  std::string out(1, version);
   PutVarint64(&out, rows);
   PutVarint64(&out, ncols);
   for (const Col& c : cols) {
@@ -312,19 +316,88 @@ std::string ToV1BodyBlock(std::string_view v2) {
 TEST(SegmentReadTest, Version1SegmentsAndBodyBlocksStillRead) {
   Encoded s = MakeSegment(800, 11, /*big=*/300 << 10);
   Encoded old = s;
-  old.enc.segment = ToV1Segment(s.enc.segment);
+  old.enc.segment = ToOldSegment(s.enc.segment, '\x01');
   old.enc.request_bodies = ToV1BodyBlock(s.enc.request_bodies);
   old.enc.response_bodies = ToV1BodyBlock(s.enc.response_bodies);
   ASSERT_EQ(old.enc.segment[0], '\x01');
   ExpectRowReadsMatch(old, 2);
 }
 
+TEST(SegmentReadTest, Version2SegmentsStillRead) {
+  Encoded s = MakeSegment(700, 19);
+  Encoded old = s;
+  old.enc.segment = ToOldSegment(s.enc.segment, '\x02');
+  ASSERT_EQ(old.enc.segment[0], '\x02');
+  ASSERT_EQ(old.enc.segment.size() + 1, s.enc.segment.size());  // no wide column count
+  ExpectRowReadsMatch(old, 3);
+}
+
+// Version 3 stores the narrow prefix and the wide rest as two values: the narrow part alone
+// decodes its columns; wide columns wait for AttachWide, which checks the length.
+TEST(SegmentReadTest, NarrowPartAloneReadsNarrowColumnsAndWaitsForTheWidePart) {
+  Encoded s = MakeSegment(500, 23);
+  ASSERT_EQ(s.enc.segment[0], '\x03');
+  ASSERT_GT(s.enc.narrow_bytes, 0u);
+  ASSERT_LT(s.enc.narrow_bytes, s.enc.segment.size());
+  const std::string narrow = s.enc.segment.substr(0, s.enc.narrow_bytes);
+  const std::string wide = s.enc.segment.substr(s.enc.narrow_bytes);
+  ASSERT_OK_AND_ASSIGN(SegmentView full, SegmentView::Parse(s.enc.segment));
+  ASSERT_OK_AND_ASSIGN(SegmentView part, SegmentView::Parse(narrow));
+  EXPECT_TRUE(full.wide_loaded());
+  EXPECT_FALSE(part.wide_loaded());
+
+  // Narrow columns: the events' own values, in time order.
+  ASSERT_OK_AND_ASSIGN(StringColumn verbs, part.Strings(static_cast<uint32_t>(Column::kVerb)));
+  ASSERT_OK_AND_ASSIGN(IntColumn times, part.Ints(static_cast<uint32_t>(Column::kTime)));
+  ASSERT_EQ(verbs.codes.size(), s.events.size());
+  for (size_t r = 0; r < s.events.size(); ++r) {
+    EXPECT_EQ(verbs.dict[verbs.codes[r]], s.events[r].verb);
+    EXPECT_EQ(times.values[r], s.events[r].request_received_time);
+  }
+  EXPECT_FALSE(part.IsWide(static_cast<uint32_t>(Column::kVerb)));
+  for (Column c : {Column::kAuditId, Column::kRequestUri, Column::kStageTime}) {
+    EXPECT_TRUE(part.IsWide(static_cast<uint32_t>(c)));
+  }
+  EXPECT_THAT(part.Strings(static_cast<uint32_t>(Column::kAuditId)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::_));
+  EXPECT_THAT(part.Ints(static_cast<uint32_t>(Column::kStageTime)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::_));
+  EXPECT_THAT(part.Blobs(static_cast<uint32_t>(InternalColumn::kRest)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::_));
+  const size_t first[] = {0};
+  EXPECT_THAT(part.ReadRows(first, "prod", "", ""),
+              StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::_));
+  EXPECT_THAT(DecodeAllColumns(part),
+              StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::_));
+
+  // A wide part of the wrong length is refused; the right one completes the segment.
+  EXPECT_THAT(part.AttachWide(std::string_view(wide).substr(1), nullptr),
+              StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
+  auto owner = std::make_shared<const std::string>(wide);
+  ASSERT_OK(part.AttachWide(*owner, owner));
+  EXPECT_TRUE(part.wide_loaded());
+  ASSERT_OK_AND_ASSIGN(StringColumn ids, part.Strings(static_cast<uint32_t>(Column::kAuditId)));
+  for (size_t r = 0; r < s.events.size(); ++r) {
+    EXPECT_EQ(ids.dict[ids.codes[r]], s.events[r].audit_id);
+  }
+  ASSERT_OK_AND_ASSIGN(DecodedRows rows, DecodeAll(s.enc, part));
+  for (size_t r = 0; r < s.events.size(); ++r) {
+    ASSERT_OK_AND_ASSIGN(Event e, RowToEvent(rows, r, "prod"));
+    EXPECT_TRUE(e == s.events[r]) << r;
+  }
+  EXPECT_THAT(part.AttachWide(*owner, owner),
+              StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::_));
+  // A narrow part cut short is not mistaken for a narrow part.
+  EXPECT_THAT(SegmentView::Parse(narrow.substr(0, narrow.size() - 1)),
+              StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
+}
+
 TEST(SegmentReadTest, CorruptChunksAreErrorsNotCrashes) {
   Encoded s = MakeSegment(300, 13, /*big=*/300 << 10);
   std::string future = s.enc.segment;
-  future[0] = '\x03';
+  future[0] = '\x04';
   EXPECT_THAT(SegmentView::Parse(future),
-              StatusIs(absl::StatusCode::kDataLoss, ::testing::HasSubstr("version 3")));
+              StatusIs(absl::StatusCode::kDataLoss, ::testing::HasSubstr("version 4")));
 
   std::vector<size_t> every(300);
   for (size_t r = 0; r < every.size(); ++r) every[r] = r;
