@@ -37,7 +37,6 @@ absl::StatusOr<uint64_t> EnvironmentImpl::SweepAuditIndex() {
   std::lock_guard<std::mutex> l(maintenance_mu_);
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
-  ro.total_order_seek = true;  // the whole index, across hash prefixes
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kAuditIds]));
   // Whether each group seen had segments when first looked at; a group found missing is
   // checked again under the lock before its keys go.
@@ -87,7 +86,6 @@ absl::StatusOr<uint64_t> EnvironmentImpl::SweepAuditIndex() {
 absl::StatusOr<uint64_t> EnvironmentImpl::CountAuditIndexKeys() {
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
-  ro.total_order_seek = true;  // the whole index, across hash prefixes
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kAuditIds]));
   uint64_t n = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;

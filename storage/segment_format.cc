@@ -68,20 +68,19 @@ bool PackUuid(std::string_view s, std::string* out) {
   return true;
 }
 
-void UnpackUuid(const char* bytes, std::string* out) {
+// Appends the Dict entry of a packed UUID: its length prefix (36, one byte) and the text.
+void AppendUuidEntry(const char* bytes, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
-  size_t b = 0;
-  for (size_t i = 0; i < kUuidLen;) {
-    if (IsHyphenAt(i)) {
-      out->push_back('-');
-      ++i;
-      continue;
-    }
-    uint8_t v = static_cast<uint8_t>(bytes[b++]);
-    out->push_back(kHex[v >> 4]);
-    out->push_back(kHex[v & 15]);
-    i += 2;
+  char text[1 + kUuidLen];
+  text[0] = static_cast<char>(kUuidLen);
+  char* p = text + 1;
+  for (size_t b = 0; b < kPackedUuidLen; ++b) {
+    if (b == 4 || b == 6 || b == 8 || b == 10) *p++ = '-';
+    uint8_t v = static_cast<uint8_t>(bytes[b]);
+    *p++ = kHex[v >> 4];
+    *p++ = kHex[v & 15];
   }
+  out->append(text, sizeof(text));
 }
 
 // A varint whose bytes are exactly what PutVarint64 writes for its value.
@@ -97,13 +96,16 @@ bool GetCanonicalVarint(std::string_view* in, uint64_t* v) {
   return before.size() - in->size() == n && before.substr(0, n) == std::string_view(buf, n);
 }
 
-// The UuidPack form (docs/format.md, "Compression codes") of `raw` when it parses as a Dict
-// whose dictionary is at least half canonical UUIDs and the form is not longer than `raw`.
+// The UuidDict form (docs/format.md, "Compression codes") of `raw` into *packed when `raw`
+// parses as a Dict whose dictionary is at least half canonical UUIDs and the form is shorter.
 bool PackDict(std::string_view raw, std::string* packed) {
   std::string_view in = raw;
   uint64_t n;
   if (!GetCanonicalVarint(&in, &n) || n == 0 || n > in.size()) return false;
-  std::string bitmap((n + 7) / 8, '\0'), uuids, others;
+  thread_local std::string bitmap, uuids, others, delta;
+  bitmap.assign((n + 7) / 8, '\0');
+  uuids.clear();
+  others.clear();
   uint64_t num_uuids = 0;
   for (uint64_t i = 0; i < n; ++i) {
     uint64_t len;
@@ -113,13 +115,14 @@ bool PackDict(std::string_view raw, std::string* packed) {
     if (PackUuid(s, &uuids)) {
       bitmap[i / 8] = static_cast<char>(bitmap[i / 8] | 1 << (i % 8));
       ++num_uuids;
+    } else if ((i + 1 - num_uuids) * 2 > n) {
+      return false;  // more than half are not UUIDs
     } else {
       PutLengthPrefixed(&others, s);
     }
   }
-  if (num_uuids * 2 < n) return false;
   std::string_view tail = in;
-  std::string delta;
+  delta.clear();
   uint64_t prev = 0;
   bool canonical = true;
   while (canonical && !in.empty()) {
@@ -133,7 +136,7 @@ bool PackDict(std::string_view raw, std::string* packed) {
   packed->append(bitmap).append(uuids).append(others);
   packed->push_back(static_cast<char>(canonical ? kTailDelta : kTailVerbatim));
   packed->append(canonical ? std::string_view(delta) : tail);
-  return packed->size() <= raw.size();
+  return packed->size() < raw.size();
 }
 
 // Inverse of PackDict: the Dict bytes, which must come to exactly `raw_len`.
@@ -155,8 +158,7 @@ absl::StatusOr<std::string> UnpackDict(std::string_view in, size_t raw_len) {
   PutVarint64(&out, n);
   for (uint64_t i = 0; i < n; ++i) {
     if (is_uuid(i)) {
-      PutVarint64(&out, kUuidLen);
-      UnpackUuid(uuids.data(), &out);
+      AppendUuidEntry(uuids.data(), &out);
       uuids.remove_prefix(kPackedUuidLen);
     } else {
       std::string_view s;
@@ -192,14 +194,8 @@ absl::Status Corrupt(std::string_view what) {
 }
 
 void Compress(std::string_view raw, int level, std::string* out, uint8_t* compression) {
-  thread_local std::string packed, packed_zstd;
-  if (PackDict(raw, &packed) && Zstd(packed, level, &packed_zstd) &&
-      packed_zstd.size() < raw.size()) {
-    if (Zstd(raw, level, out) && out->size() <= packed_zstd.size()) {
-      *compression = kCompZstd;
-      return;
-    }
-    out->assign(packed_zstd);
+  thread_local std::string packed;
+  if (PackDict(raw, &packed) && Zstd(packed, level, out) && out->size() < raw.size()) {
     *compression = kCompUuidZstd;
     return;
   }

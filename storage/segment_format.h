@@ -65,11 +65,11 @@ constexpr size_t DictIndex(uint32_t id) { return id < 64 ? id - 3 : 16 + (id - 6
 // DataLoss "corrupt segment: <what>".
 absl::Status Corrupt(std::string_view what);
 
-// Compresses `raw` at zstd `level` into *out and sets *compression to the code used: the
-// smaller of kCompUuidZstd (tried only when `raw` parses as a Dict whose dictionary is at least
-// half canonical UUIDs, i.e. lowercase 8-4-4-4-12 hex) and kCompZstd; kCompNone (raw stored as
-// is) when neither is smaller than `raw`. Any bytes round-trip through Decompress exactly.
-// Thread-safe (one zstd context and scratch buffer per thread).
+// Compresses `raw` at zstd `level` into *out and sets *compression to the code used:
+// kCompUuidZstd when `raw` parses as a Dict whose dictionary is at least half canonical UUIDs
+// (lowercase 8-4-4-4-12 hex) and packing them makes it shorter, else kCompZstd; kCompNone (raw
+// stored as is) when the frame is not smaller than `raw`. Any bytes round-trip through
+// Decompress exactly. Thread-safe (one zstd context and scratch buffers per thread).
 void Compress(std::string_view raw, int level, std::string* out, uint8_t* compression);
 
 // Inverse of Compress; DataLoss (never a crash) when `compression` is unknown or the bytes do

@@ -3,8 +3,6 @@
 #include <fcntl.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
-#include <rocksdb/memtablerep.h>
-#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
@@ -32,8 +30,6 @@ namespace {
 
 constexpr int kFormatVersion = 2;
 constexpr size_t kQuarantinePayloadLimit = 1u << 20;
-// Hash buckets of an auditids memtable (8 bytes each): about one per index key of a full one.
-constexpr size_t kAuditIdMemtableBuckets = 1u << 17;
 constexpr const char* kCfNames[] = {"default", "segments",   "summaries", "bodies",
                                     "dedupe",  "quarantine", "auditids"};
 
@@ -175,9 +171,6 @@ absl::Status EnvironmentImpl::OpenDb(const SharedResources& shared) {
   db_options.keep_log_file_num = 2;
   db_options.max_log_file_size = 4ull << 20;
   db_options.max_total_wal_size = 256ull << 20;
-  // Required by the auditids column family's hash-bucketed memtable; a write group's leader
-  // inserts every batch of the group.
-  db_options.allow_concurrent_memtable_write = false;
   db_options.paranoid_checks = true;
 
   rocksdb::BlockBasedTableOptions table;
@@ -196,14 +189,21 @@ absl::Status EnvironmentImpl::OpenDb(const SharedResources& shared) {
       // the index about a third smaller than 4 KiB blocks at level 3 (docs/benchmarks.md).
       rocksdb::BlockBasedTableOptions index_table = table;
       index_table.block_size = 16 << 10;
+      // Keys arrive in hash order, so every new file overlaps all older ones: under leveled
+      // compaction each L0->L1 compaction rewrote the whole index (O(index) per flush).
+      // Universal compaction with a 25 % size-amplification bound merges the newer runs into
+      // the oldest once they reach a quarter of its size: the index is rewritten whole each
+      // time it grows by a quarter (a constant number of times per key, not O(index) per
+      // flush), at most a fifth of it is unsettled (sequence numbers kept, zstd level 3), and
+      // a look-up seeks two or three runs (no Bloom filter: it would cost 1.25 bytes per
+      // key). Flush does not compact it.
+      cf.compaction_style = rocksdb::kCompactionStyleUniversal;
+      cf.compaction_options_universal.max_size_amplification_percent = 25;
+      cf.level0_file_num_compaction_trigger = 2;
       cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(index_table));
       cf.bottommost_compression = rocksdb::kZSTD;
       cf.bottommost_compression_opts.enabled = true;
       cf.bottommost_compression_opts.level = 9;
-      // One index key per event arrives in hash order: a hash-bucketed memtable (by the 4-byte
-      // auditID hash, what look-ups seek) inserts without walking one big skip list.
-      cf.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(kAuditIdHashBytes));
-      cf.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(kAuditIdMemtableBuckets));
     }
     cfs.emplace_back(kCfNames[i], cf);
   }
@@ -555,9 +555,6 @@ absl::Status EnvironmentImpl::Flush() {
       KQ_RETURN_IF_ERROR(FromRocks(db_->CompactRange(co, handles_[c], nullptr, nullptr), dir_));
     }
   }
-  // The auditID index's keys arrive in hash order, so its recent files overlap everything:
-  // one sorted run keeps look-ups to one seek and drops the keys' sequence numbers.
-  KQ_RETURN_IF_ERROR(FromRocks(db_->CompactRange(co, handles_[kAuditIds], nullptr, nullptr), dir_));
   return FromRocks(db_->FlushWAL(/*sync=*/true), dir_);
 }
 
