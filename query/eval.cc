@@ -34,6 +34,25 @@ std::string JsonArray(const storage::ListColumn& l, size_t row) {
   return out + "]";
 }
 
+// Whether `json` (a stored body: valid JSON, checked at ingest) surely has no member named like the
+// path's last key: its quoted name is not in the text and the text has no escape that could spell
+// it another way. Then the path reaches nothing and the parse is skipped.
+bool KeyCannotOccur(std::string_view json, const std::vector<storage::PathStep>& path) {
+  const storage::PathStep* last = nullptr;
+  for (const storage::PathStep& step : path) {
+    if (step.kind == storage::PathStep::Kind::kKey) last = &step;
+  }
+  if (last == nullptr || last->key.empty()) return false;
+  for (char c : last->key) {
+    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) return false;
+  }
+  if (json.find('\\') != std::string_view::npos) return false;
+  std::string quoted;
+  quoted.reserve(last->key.size() + 2);
+  quoted.append(1, '"').append(last->key).append(1, '"');
+  return json.find(quoted) == std::string_view::npos;
+}
+
 // Visits `path` in `json`, appending the values reached (all of them, or the first).
 void VisitInto(std::string_view json, const std::vector<storage::PathStep>& path, bool all,
                bool to_datetime, EvalContext& ctx, std::vector<Value>* out) {
@@ -109,7 +128,7 @@ void FieldValues(const BoundExpr& e, EvalContext& ctx, std::vector<Value>* out) 
     case K::kBodyPath: {
       std::string_view json = ctx.batch ? std::string_view(BatchPart(ctx, e.body)) : "";
       size_t before = out->size();
-      VisitInto(json, e.path, e.multi, false, ctx, out);
+      if (!KeyCannotOccur(json, e.path)) VisitInto(json, e.path, e.multi, false, ctx, out);
       if (!e.multi && out->size() == before) out->push_back(Value());
       return;
     }

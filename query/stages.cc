@@ -152,7 +152,12 @@ class SortStage : public Stage {
       }
     }
     held_.emplace_back(std::move(keys), CurrentRow(ctx));
-    if (!all_ && held_.size() >= 2 * op_->count + 64) Prune();
+    // Pruning once `count` rows are held lets the next rows be rejected by their keys alone,
+    // before their values (whole events, say) are built.
+    if (!all_ &&
+        ((!pruned_ && held_.size() == op_->count) || held_.size() >= 2 * op_->count + 64)) {
+      Prune();
+    }
     return absl::OkStatus();
   }
 
@@ -254,7 +259,7 @@ class DedupStage : public Stage {
     const Row& row = *ctx.table_row;
     if (!merge_) {
       if (inserted) {
-        held_.push_back({row});
+        held_.push_back(Held{row, {}, Value(), Value(), {}});
       } else {
         held_[it->second].row = row;
       }

@@ -185,12 +185,22 @@ class SegmentBatch : public EventBatch {
     return absl::OkStatus();
   }
 
+  // One body of `row` (kind 1 request, 2 response): only that kind's block is read, and only
+  // the chunk holding the row is decompressed.
   absl::StatusOr<std::string> Body(size_t row, int kind) const {
     KQ_RETURN_IF_ERROR(CheckRow(row));
-    KQ_RETURN_IF_ERROR(LoadBodies());
-    const std::optional<BlobColumn>& blobs = kind == 1 ? request_ : response_;
-    if (!blobs.has_value() || !blobs->present[row]) return std::string();
-    return std::string(blobs->Get(row));
+    if (bodies_dropped_) return std::string();
+    std::optional<BodyReader>& reader = body_readers_[kind - 1];
+    if (!body_opened_[kind - 1]) {
+      body_opened_[kind - 1] = true;
+      KQ_ASSIGN_OR_RETURN(std::string block, bodies_(static_cast<char>(kind)));
+      if (!block.empty()) {
+        KQ_ASSIGN_OR_RETURN(reader, BodyReader::Open(std::move(block), num_rows()));
+      }
+    }
+    if (!reader.has_value()) return std::string();
+    KQ_ASSIGN_OR_RETURN(std::optional<std::string_view> body, reader->Get(row));
+    return body.has_value() ? std::string(*body) : std::string();
   }
 
   mutable SegmentView view_;  // the wide part is attached on first need
@@ -204,7 +214,9 @@ class SegmentBatch : public EventBatch {
   mutable std::optional<StringColumn> strings_[kNumColumns];
   mutable std::optional<ListColumn> lists_[kNumColumns];
   mutable bool bodies_loaded_ = false;
-  mutable std::optional<BlobColumn> request_, response_;
+  mutable std::optional<BlobColumn> request_, response_;  // for whole events (LoadAll)
+  mutable bool body_opened_[2] = {false, false};
+  mutable std::optional<BodyReader> body_readers_[2];  // for RequestObject / ResponseObject
   mutable std::optional<DecodedRows> all_;
   mutable absl::Status status_;
 };

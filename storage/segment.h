@@ -178,6 +178,30 @@ class SegmentView {
 // Decodes a BodyBlock of a segment with `rows` rows.
 [[nodiscard]] absl::StatusOr<BlobColumn> DecodeBodyBlock(std::string_view value, size_t rows);
 
+// One row at a time out of a BodyBlock: a version 2 block's chunks are decompressed on the first
+// request for one of their rows, and rows are views into them (no copy). Owns the block.
+// Thread-compatible.
+class BodyReader {
+ public:
+  // DataLoss when the block's header is corrupt.
+  [[nodiscard]] static absl::StatusOr<BodyReader> Open(std::string block, size_t rows);
+  // Row `row` (< rows), nullopt when absent. The view lives as long as the reader. DataLoss on
+  // a corrupt chunk.
+  [[nodiscard]] absl::StatusOr<std::optional<std::string_view>> Get(size_t row);
+
+ private:
+  struct Chunk {
+    size_t first_row, rows;
+    uint8_t compression;
+    std::string_view stored;
+    size_t raw_len;
+    std::unique_ptr<std::string> raw;                    // decompressed on first use
+    std::vector<std::optional<std::string_view>> items;  // into raw (or the block)
+  };
+  std::unique_ptr<std::string> block_;  // stable address: chunks point into it
+  std::vector<Chunk> chunks_;
+};
+
 // Every column of a segment, decoded; what RowToEvent needs.
 struct DecodedRows {
   size_t rows = 0;
