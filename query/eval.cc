@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 #include "common/json_escape.h"
 #include "common/time.h"
@@ -47,10 +48,19 @@ bool KeyCannotOccur(std::string_view json, const std::vector<storage::PathStep>&
     if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) return false;
   }
   if (json.find('\\') != std::string_view::npos) return false;
-  std::string quoted;
-  quoted.reserve(last->key.size() + 2);
-  quoted.append(1, '"').append(last->key).append(1, '"');
-  return json.find(quoted) == std::string_view::npos;
+  // Look for `key"` (memmem: quotes are too common in JSON to anchor a search on), then check
+  // the quote before it.
+  std::string needle = last->key + '"';
+  const char* begin = json.data();
+  const char* end = begin + json.size();
+  for (const char* at = begin; at < end;) {
+    const void* hit = memmem(at, static_cast<size_t>(end - at), needle.data(), needle.size());
+    if (hit == nullptr) return true;
+    const char* p = static_cast<const char*>(hit);
+    if (p > begin && p[-1] == '"') return false;
+    at = p + 1;
+  }
+  return true;
 }
 
 // Visits `path` in `json`, appending the values reached (all of them, or the first).
