@@ -682,6 +682,7 @@ void Decoder::DecodeBody(std::string_view body, std::vector<Event>* events,
     DecodeLines(body, events, errors);
     return;
   }
+  events->reserve(events->size() + items.size());
   size_t next_error = 0;
   for (uint64_t i = 0; i < items.size(); ++i) {
     if (next_error < item_errors.size() && item_errors[next_error].first == i) {
