@@ -32,31 +32,6 @@ struct Prepared {
   bool top_descending = false;
 };
 
-// The batch columns `e` reads, added to `out` once each.
-void BatchColumns(const BoundExpr& e, std::vector<storage::Column>* out) {
-  if (e.kind == K::kBatchColumn && e.column != storage::Column::kEnv &&
-      std::find(out->begin(), out->end(), e.column) == out->end()) {
-    out->push_back(e.column);
-  }
-  for (const BoundExpr& a : e.args) BatchColumns(a, out);
-}
-
-// The columns every batch will be asked for: those of the vectorized filters and of an
-// operator that reads batches right after them (summarize, project). Decoded ahead by the scan.
-std::vector<storage::Column> PrefetchColumns(const Prepared& p) {
-  std::vector<storage::Column> out;
-  for (const BoundExpr* f : p.filters) BatchColumns(*f, &out);
-  if (!p.rest.empty() && p.rest[0]->input_is_batch && p.rest[0]->kind != BoundOp::Kind::kTake &&
-      p.rest[0]->kind != BoundOp::Kind::kTop) {
-    const BoundOp& op = *p.rest[0];
-    for (const BoundExpr& e : op.exprs) BatchColumns(e, &out);
-    for (const BoundAggregate& a : op.aggregates) {
-      for (const BoundExpr& e : a.args) BatchColumns(e, &out);
-    }
-  }
-  return out;
-}
-
 absl::StatusOr<std::unique_ptr<Prepared>> Prepare(std::string_view text,
                                                   const QueryOptions& options) {
   auto p = std::make_unique<Prepared>();
@@ -80,7 +55,6 @@ absl::StatusOr<std::unique_ptr<Prepared>> Prepare(std::string_view text,
   }
   for (; i < p->bound.ops.size(); ++i) p->rest.push_back(&p->bound.ops[i]);
   p->plan = PlanScan(p->filters);
-  p->plan.range.prefetch = PrefetchColumns(*p);
   // Look-ups hand out batches in index order, not time order: no early stop for them.
   bool lookup = p->plan.audit_id.has_value() || p->plan.name.has_value();
   if (!lookup && !p->rest.empty() && p->rest[0]->kind == BoundOp::Kind::kTop &&

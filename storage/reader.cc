@@ -3,13 +3,9 @@
 #include <rocksdb/db.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <thread>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -113,18 +109,6 @@ class SegmentBatch : public EventBatch {
   absl::StatusOr<const SegmentView*> FullView() const {
     KQ_RETURN_IF_ERROR(LoadWide());
     return &view_;
-  }
-  // Decodes `columns` now (errors surface through status()).
-  void Prefetch(const std::vector<Column>& columns) const {
-    for (Column c : columns) {
-      if (c == Column::kTime || c == Column::kStageTime || c == Column::kCode) {
-        Ints(c);
-      } else if (c == Column::kGroups || c == Column::kSourceIps) {
-        Lists(c);
-      } else {
-        Strings(c);
-      }
-    }
   }
   // The BodyBlock of one kind ('\x01' request, '\x02' response); "" when absent or dropped.
   absl::StatusOr<std::string> BodyBlock(char kind) const {
@@ -250,7 +234,6 @@ class ReaderImpl : public Reader {
         todo.push_back(&e);
       }
     }
-    if (!range.prefetch.empty() && todo.size() > 1) return ScanAhead(todo, range, fn, stats);
     for (const Entry* e : todo) {
       KQ_ASSIGN_OR_RETURN(std::unique_ptr<SegmentBatch> batch, ReadSegment(*e, stats));
       KQ_ASSIGN_OR_RETURN(bool more, fn(*batch));
@@ -338,67 +321,6 @@ class ReaderImpl : public Reader {
   std::string SegmentName(const Entry& e) const {
     return absl::StrCat("environment ", env_->name(), " (", env_->dir(), "), segment of bucket ",
                         e.bucket, " namespace \"", e.ns, "\"");
-  }
-
-  // Scan's loop with a helper thread that reads the segments of `todo` one ahead and decodes
-  // range.prefetch in them. Only batches handed to `fn` count in `stats`.
-  absl::Status ScanAhead(const std::vector<const Entry*>& todo, const ScanRange& range,
-                         const BatchCallback& fn, ScanStats* stats) {
-    struct Item {
-      absl::StatusOr<std::unique_ptr<SegmentBatch>> batch;
-      ScanStats stats;
-    };
-    std::mutex mu;
-    std::condition_variable cv;
-    std::deque<Item> ready;  // at most two read ahead
-    bool stop = false;
-    std::thread helper([&] {
-      for (const Entry* e : todo) {
-        {
-          std::unique_lock<std::mutex> lock(mu);
-          cv.wait(lock, [&] { return stop || ready.size() < 2; });
-          if (stop) return;
-        }
-        Item item;
-        item.batch = ReadSegment(*e, &item.stats);
-        if (item.batch.ok()) (*item.batch)->Prefetch(range.prefetch);
-        std::lock_guard<std::mutex> lock(mu);
-        ready.push_back(std::move(item));
-        cv.notify_all();
-      }
-    });
-    absl::Status status;
-    for (const Entry* e : todo) {
-      Item item;
-      {
-        std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [&] { return !ready.empty(); });
-        item = std::move(ready.front());
-        ready.pop_front();
-        cv.notify_all();
-      }
-      if (!item.batch.ok()) {
-        status = item.batch.status();
-        break;
-      }
-      stats->bytes_read += item.stats.bytes_read;
-      stats->segments_read += item.stats.segments_read;
-      stats->rows_read += item.stats.rows_read;
-      absl::StatusOr<bool> more = fn(**item.batch);
-      if (!more.ok()) {
-        status = more.status();
-        break;
-      }
-      status = Annotate((*item.batch)->status(), SegmentName(*e));
-      if (!status.ok() || !*more) break;
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      stop = true;
-      cv.notify_all();
-    }
-    helper.join();
-    return status;
   }
 
   // Summaries in the time/namespace key range, in scan order.

@@ -118,10 +118,6 @@ struct ScanRange {
   };
   std::vector<AnyOf> hints;
   bool newest_first = false;
-  // Columns the caller reads from every batch. When set, Scan reads and decodes them one
-  // segment ahead on a helper thread while the callback works on the current batch (the
-  // callback itself still runs on the calling thread, one batch at a time). Empty: no helper.
-  std::vector<Column> prefetch;
 };
 
 // Counters of one scan, reported by explain and query statistics.

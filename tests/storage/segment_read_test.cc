@@ -13,6 +13,7 @@
 #include "common/coding.h"
 #include "storage/event_json.h"
 #include "storage/segment.h"
+#include "storage/segment_codec.h"
 #include "tests/storage/event_generator.h"
 #include "tests/testing/status_matchers.h"
 
@@ -392,6 +393,38 @@ TEST(SegmentReadTest, NarrowPartAloneReadsNarrowColumnsAndWaitsForTheWidePart) {
               StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
 }
 
+// The inline varint decoders agree with GetVarint64 on every length (1 to 10 bytes), near
+// the end of the input and with a truncated last varint.
+TEST(SegmentReadTest, InlineVarintsMatchGetVarint64) {
+  std::mt19937_64 rng(31);
+  std::vector<uint64_t> values;
+  for (int i = 0; i < 20000; ++i) {
+    const int bits = static_cast<int>(rng() % 65);
+    values.push_back(bits == 0 ? 0 : rng() >> (64 - bits));
+  }
+  values.push_back(UINT64_MAX);
+  std::string bytes;
+  for (uint64_t v : values) PutVarint64(&bytes, v);
+  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+  const uint8_t* end = p + bytes.size();
+  std::string_view in(bytes);
+  for (uint64_t want : values) {
+    uint64_t a = 0, b = 0;
+    ASSERT_NE(p = segment_codec::DecodeVarint(p, end, &a), nullptr);
+    ASSERT_TRUE(segment_codec::NextVarint(&in, &b));
+    ASSERT_EQ(a, want);
+    ASSERT_EQ(b, want);
+  }
+  EXPECT_EQ(p, end);
+  EXPECT_TRUE(in.empty());
+  std::string cut;
+  PutVarint64(&cut, uint64_t{1} << 40);
+  cut.pop_back();
+  uint64_t v;
+  const auto* c = reinterpret_cast<const uint8_t*>(cut.data());
+  EXPECT_EQ(segment_codec::DecodeVarint(c, c + cut.size(), &v), nullptr);
+}
+
 // BodyReader hands out single rows of version 2 (chunked) and version 1 body blocks, equal to
 // the bodies that went in, in any order.
 TEST(SegmentReadTest, BodyReaderReadsSingleRowsOfBothBlockVersions) {
@@ -406,7 +439,9 @@ TEST(SegmentReadTest, BodyReaderReadsSingleRowsOfBothBlockVersions) {
       ASSERT_OK_AND_ASSIGN(std::optional<std::string_view> got, reader.Get(r));
       const std::optional<std::string>& want = s.events[r].request_object;
       ASSERT_EQ(got.has_value(), want.has_value()) << r;
-      if (want.has_value()) EXPECT_EQ(*got, *want) << r;
+      if (want.has_value()) {
+        EXPECT_EQ(*got, *want) << r;
+      }
     }
     EXPECT_THAT(reader.Get(s.events.size()), StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
   }
