@@ -423,11 +423,13 @@ class ReaderImpl : public Reader {
     rocksdb::ColumnFamilyHandle* segments = env_->cf(EnvironmentImpl::kSegments);
     rocksdb::ReadOptions wide_ro = ro_;
     wide_ro.fill_cache = false;  // scans rarely need it: keep the cache for narrow parts
-    WideSource wide = [db, segments, wide_ro, key, name]() -> absl::StatusOr<Pinned> {
+    // `stats` outlives the batch: batches live only during the scan's callback.
+    WideSource wide = [db, segments, wide_ro, key, name, stats]() -> absl::StatusOr<Pinned> {
       auto value = std::make_shared<rocksdb::PinnableSlice>();
       rocksdb::Status st = db->Get(wide_ro, segments, key + kWideSuffix, value.get());
       if (st.IsNotFound()) return absl::DataLossError(absl::StrCat(name, ": wide part missing"));
       KQ_RETURN_IF_ERROR(FromRocks(st, name));
+      stats->bytes_read += value->size();
       std::string_view bytes(value->data(), value->size());
       return Pinned{bytes, std::move(value)};
     };

@@ -4,10 +4,8 @@
 #ifndef KQ_STORAGE_SEGMENT_CODEC_H_
 #define KQ_STORAGE_SEGMENT_CODEC_H_
 
-#include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,26 +37,10 @@ inline bool NextVarint(std::string_view* in, uint64_t* v) {
   return LongVarint(in, v);
 }
 
-// The varint at p (p < end), inline; the position after it, or nullptr when malformed. A
-// varint of at most eight bytes with eight bytes readable is decoded without a branch on its
-// length (time deltas vary between two and four bytes, which defeats branch prediction): the
-// terminating byte is found in one 64-bit word and the 7-bit groups are packed by masks.
+// The varint at p (p < end), inline; the position after it, or nullptr when malformed.
+// (A decoder without a branch on the length, one 64-bit load and masks, measured slower: 13.2
+// against 11.0 ms for errors per 5 minutes at 1M; the byte loop's branches predict well.)
 inline const uint8_t* DecodeVarint(const uint8_t* p, const uint8_t* end, uint64_t* v) {
-  if (std::endian::native == std::endian::little && end - p >= 8) {
-    uint64_t x;
-    std::memcpy(&x, p, sizeof(x));
-    const uint64_t stops = ~x & 0x8080808080808080ull;
-    if (stops != 0) {
-      const int bits = std::countr_zero(stops) + 1;  // through the terminating byte
-      x &= bits == 64 ? ~0ull : (1ull << bits) - 1;
-      x &= 0x7F7F7F7F7F7F7F7Full;
-      x = ((x & 0x7F007F007F007F00ull) >> 1) | (x & 0x007F007F007F007Full);
-      x = ((x & 0x3FFF00003FFF0000ull) >> 2) | (x & 0x00003FFF00003FFFull);
-      x = ((x & 0x0FFFFFFF00000000ull) >> 4) | (x & 0x000000000FFFFFFFull);
-      *v = x;
-      return p + bits / 8;
-    }
-  }
   if (end - p >= 10) {
     uint64_t result = 0;
     for (size_t i = 0; i < 10; ++i) {

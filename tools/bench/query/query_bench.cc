@@ -97,7 +97,7 @@ void RunOne(benchmark::State& state, const std::string& query) {
   Corpus& c = GetCorpus();
   QueryOptions options;
   options.clock = c.clock.get();
-  uint64_t rows = 0, scanned = 0;
+  uint64_t rows = 0, scanned = 0, bytes = 0;
   int64_t first = -1;
   for (auto _ : state) {
     CountingSink sink;
@@ -110,10 +110,12 @@ void RunOne(benchmark::State& state, const std::string& query) {
     rows = sink.rows_;
     first = sink.first_int_;
     scanned = stats.rows_scanned;
+    bytes = stats.bytes_read;
   }
   state.counters["rows"] = static_cast<double>(rows);
   if (first >= 0) state.counters["result"] = static_cast<double>(first);
   state.counters["scanned"] = static_cast<double>(scanned);
+  state.counters["bytes_read"] = static_cast<double>(bytes);
   state.counters["events"] = static_cast<double>(c.events);
   state.SetItemsProcessed(static_cast<int64_t>(scanned) * state.iterations());
 }
