@@ -396,7 +396,10 @@ class ReaderImpl : public Reader {
     return false;
   }
 
-  absl::StatusOr<std::unique_ptr<SegmentBatch>> ReadSegment(const Entry& e, ScanStats* stats) {
+  // `cache_wide`: a wide part fetched later goes into the block cache (look-ups, which touch
+  // few segments); scans read it with fill_cache=false to keep the cache for narrow parts.
+  absl::StatusOr<std::unique_ptr<SegmentBatch>> ReadSegment(const Entry& e, ScanStats* stats,
+                                                            bool cache_wide = false) {
     // Pinned: the segment's bytes stay in RocksDB's block (or memtable) and are not copied.
     auto value = std::make_shared<rocksdb::PinnableSlice>();
     rocksdb::Status s =
@@ -422,7 +425,7 @@ class ReaderImpl : public Reader {
     };
     rocksdb::ColumnFamilyHandle* segments = env_->cf(EnvironmentImpl::kSegments);
     rocksdb::ReadOptions wide_ro = ro_;
-    wide_ro.fill_cache = false;  // scans rarely need it: keep the cache for narrow parts
+    wide_ro.fill_cache = cache_wide;
     // `stats` outlives the batch: batches live only during the scan's callback.
     WideSource wide = [db, segments, wide_ro, key, name, stats]() -> absl::StatusOr<Pinned> {
       auto value = std::make_shared<rocksdb::PinnableSlice>();
@@ -457,7 +460,8 @@ class ReaderImpl : public Reader {
         ++stats->segments_pruned;
         continue;
       }
-      KQ_ASSIGN_OR_RETURN(std::unique_ptr<SegmentBatch> batch, ReadSegment(e, stats));
+      KQ_ASSIGN_OR_RETURN(std::unique_ptr<SegmentBatch> batch,
+                          ReadSegment(e, stats, /*cache_wide=*/true));
       absl::StatusOr<std::vector<Event>> events = MatchingEvents(*batch, column, needle, range);
       if (!events.ok()) return Annotate(events.status(), SegmentName(e));
       if (events->empty()) continue;
