@@ -1,10 +1,11 @@
 // Columnar segments (docs/format.md, "Segment", "BodyBlock"): the events of one (bucket,
 // namespace) encoded column by column, each column zstd-compressed; bodies in separate blocks.
 //
-// SegmentBuilder turns Events into an EncodedSegment; SegmentView parses a stored segment and
-// decodes columns on request (or only chosen rows: ReadRows); RowToEvent rebuilds one Event
-// from decoded columns. Internal to the storage module. Builders and views are thread-compatible
-// (one thread at a time).
+// SegmentBuilder turns Events into an EncodedSegment (stored as a narrow and a wide part, see
+// IsWideColumn); SegmentView parses a stored segment, or its narrow part alone until AttachWide,
+// and decodes columns on request (or only chosen rows: ReadRows); RowToEvent rebuilds one Event
+// from decoded columns; BodyReader reads single rows of a BodyBlock. Internal to the storage
+// module. Builders, views and body readers are thread-compatible (one thread at a time).
 #ifndef KQ_STORAGE_SEGMENT_H_
 #define KQ_STORAGE_SEGMENT_H_
 
