@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "server/worker_pool.h"
 #include "storage/compressed_file.h"
 #include "storage/decoder.h"
 
@@ -86,9 +87,15 @@ absl::StatusOr<IngestStats> ImportFile(const std::string& path, const ImportSink
   struct InFlight {
     std::string text;
     IngestStats stats;
-    std::future<absl::Status> stored;
+    std::promise<absl::Status> done;
+    std::future<absl::Status> stored = done.get_future();
   };
   std::deque<std::unique_ptr<InFlight>> in_flight;
+  // The sink runs on threads that live for the whole file, not one per chunk: its per-thread
+  // state (the store's segment builder, the pipeline's decoder) is reused from chunk to chunk.
+  // Declared after in_flight so that it is joined first.
+  const size_t max_in_flight = std::max<size_t>(options.chunks_in_flight, 1);
+  WorkerPool pool(max_in_flight, max_in_flight);
   auto finish_oldest = [&]() -> absl::Status {
     std::unique_ptr<InFlight> f = std::move(in_flight.front());
     in_flight.pop_front();
@@ -104,15 +111,18 @@ absl::StatusOr<IngestStats> ImportFile(const std::string& path, const ImportSink
     return status;
   };
   auto send = [&](std::string text, uint64_t first_line) -> absl::Status {
-    while (in_flight.size() >= std::max<size_t>(options.chunks_in_flight, 1)) {
+    while (in_flight.size() >= max_in_flight) {
       KQ_RETURN_IF_ERROR(finish_oldest());
     }
     auto f = std::make_unique<InFlight>();
     f->text = std::move(text);
     InFlight* raw = f.get();
-    raw->stored = std::async(std::launch::async, [&sink, &source, raw, first_line] {
-      return sink({raw->text, TextKind::kLines, first_line, source}, &raw->stats);
-    });
+    // At most max_in_flight tasks are queued or running: Submit cannot find the queue full.
+    if (!pool.Submit([&sink, &source, raw, first_line] {
+          raw->done.set_value(sink({raw->text, TextKind::kLines, first_line, source}, &raw->stats));
+        })) {
+      return absl::InternalError("import: no worker free for a chunk");
+    }
     in_flight.push_back(std::move(f));
     return absl::OkStatus();
   };

@@ -42,7 +42,8 @@ using ProgressFn = std::function<void(const ImportProgress&)>;
 
 struct ImportOptions {
   size_t chunk_bytes = 4u << 20;
-  // Chunks handed to the sink at once, each on its own thread, while the next one is read.
+  // Chunks handed to the sink at once, on as many threads (kept for the whole file), while the
+  // next one is read.
   // With 1 (the default, for sinks that must see chunks one after another, such as a gRPC
   // stream) the sink is called once at a time, in file order. Above 1 the sink must be
   // thread-safe (PipelineSink is).

@@ -187,5 +187,30 @@ TEST(ImporterTest, AnErrorWithChunksInFlightIsReturnedAfterTheyFinish) {
   EXPECT_LT(calls.load(), 10);   // the import stopped early (the file has about 20 chunks)
 }
 
+// The sink runs on at most chunks_in_flight threads for the whole file, not on a new thread per
+// chunk, so per-thread state (the store's segment builder, the decoder) is reused.
+TEST(ImporterTest, ChunksOfAFileAreStoredOnAtMostChunksInFlightThreads) {
+  testing::TempDir dir;
+  testing::WriteFileOrDie(dir.Sub("a.jsonl"),
+                          absl::StrJoin(testing::MakeEvents("thr", 400), "\n") + "\n");
+  std::atomic<int> calls{0}, threads{0};
+  ImportSink sink = [&](const ImportChunk&, IngestStats*) {
+    thread_local bool counted = false;  // fresh on every new thread, whatever its id
+    if (!counted) {
+      counted = true;
+      ++threads;
+    }
+    ++calls;
+    return absl::OkStatus();
+  };
+  ImportOptions options;
+  options.chunk_bytes = 8000;
+  options.chunks_in_flight = 2;
+  ASSERT_OK(ImportFile(dir.Sub("a.jsonl"), sink, nullptr, options).status());
+  EXPECT_GT(calls.load(), 10);  // the file has about 20 chunks
+  EXPECT_GE(threads.load(), 1);
+  EXPECT_LE(threads.load(), 2);
+}
+
 }  // namespace
 }  // namespace kq::server
