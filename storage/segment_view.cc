@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <bit>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <span>
@@ -145,52 +146,63 @@ absl::StatusOr<std::string> SegmentView::Raw(const ColumnRef& ref) const {
 
 absl::StatusOr<IntColumn> SegmentView::Ints(uint32_t id) const {
   IntColumn col;
-  col.values.assign(rows_, 0);
-  col.present.assign(rows_, false);
   KQ_ASSIGN_OR_RETURN(const ColumnRef* ref, Find(id));
-  if (ref == nullptr) return col;
+  if (ref == nullptr) {
+    col.values.assign(rows_, 0);
+    col.present.assign(rows_, false);
+    return col;
+  }
   if (ref->encoding != kEncIntDelta) return absl::InvalidArgumentError("not an int column");
-  KQ_ASSIGN_OR_RETURN(std::string raw, Raw(*ref));
-  std::string_view in(raw);
+  // Uncompressed columns are read in place; a compressed one is decompressed into `keep`.
+  std::deque<std::string> keep;
+  KQ_ASSIGN_OR_RETURN(std::string_view in, RawView(id, kEncIntDelta, &keep));
+  col.values.resize(rows_);
   size_t bitmap = (rows_ + 7) / 8;
   if (in.size() < bitmap) return Corrupt("int bitmap");
   std::string_view bits = in.substr(0, bitmap);
   in.remove_prefix(bitmap);
-  int64_t prev = 0;
-  // Every row present (time columns, and most code columns): no bitmap walk.
-  bool all_present = std::all_of(bits.begin(), bits.end() - (rows_ % 8 != 0),
-                                 [](char c) { return static_cast<uint8_t>(c) == 0xFF; });
-  if (all_present && rows_ % 8 != 0) {
-    all_present = static_cast<uint8_t>(bits.back()) == (1u << (rows_ % 8)) - 1;
+  if (rows_ % 8 != 0 && (static_cast<uint8_t>(bits.back()) >> (rows_ % 8)) != 0) {
+    return Corrupt("int bitmap");
   }
-  if (all_present) {
-    col.present.assign(rows_, true);
-    int64_t* values = col.values.data();
-    const auto* p = reinterpret_cast<const uint8_t*>(in.data());
-    const uint8_t* end = p + in.size();
-    for (size_t i = 0; i < rows_; ++i) {
-      uint64_t z;
-      if (p == end || (p = DecodeVarint(p, end, &z)) == nullptr) return Corrupt("int value");
-      prev += ZigZagDecode(z);
-      values[i] = prev;
-    }
-    if (p != end) return Corrupt("int trailing bytes");
-    return col;
+  size_t count = 0;
+  size_t byte = 0;
+  for (; byte + 8 <= bitmap; byte += 8) {
+    uint64_t word;
+    std::memcpy(&word, bits.data() + byte, sizeof(word));
+    count += static_cast<size_t>(std::popcount(word));
   }
+  for (; byte < bitmap; ++byte) {
+    count += static_cast<size_t>(std::popcount(static_cast<uint8_t>(bits[byte])));
+  }
+  // The present rows' values are decoded densely into the front of `values`, then (when some
+  // rows are null) moved to their rows from the back, so no value is overwritten before it moves.
   const auto* p = reinterpret_cast<const uint8_t*>(in.data());
   const uint8_t* end = p + in.size();
-  for (size_t byte = 0; byte < bitmap; ++byte) {
-    for (unsigned b = static_cast<uint8_t>(bits[byte]); b != 0; b &= b - 1) {
-      size_t i = byte * 8 + static_cast<size_t>(std::countr_zero(b));
-      if (i >= rows_) return Corrupt("int bitmap");
-      uint64_t z;
-      if (p == end || (p = DecodeVarint(p, end, &z)) == nullptr) return Corrupt("int value");
-      prev += ZigZagDecode(z);
-      col.values[i] = prev;
-      col.present[i] = true;
+  int64_t* values = col.values.data();
+  p = segment_codec::DecodeDeltas(p, end, count, values);
+  if (p == nullptr) return Corrupt("int value");
+  if (p != end) return Corrupt("int trailing bytes");
+  col.present.assign(rows_, true);
+  if (count == rows_) return col;
+  const auto* b = reinterpret_cast<const uint8_t*>(bits.data());
+  size_t j = count;
+  for (size_t byte = bitmap; byte-- > 0;) {
+    const size_t first = byte * 8;
+    const size_t n = std::min<size_t>(8, rows_ - first);
+    if (b[byte] == 0xFF) {  // n == 8: the last byte has no bits past rows_
+      j -= 8;
+      std::memmove(values + first, values + j, 8 * sizeof(int64_t));
+      continue;
+    }
+    for (size_t k = n; k-- > 0;) {
+      if ((b[byte] >> k) & 1) {
+        values[first + k] = values[--j];
+      } else {
+        values[first + k] = 0;
+        col.present[first + k] = false;
+      }
     }
   }
-  if (p != end) return Corrupt("int trailing bytes");
   return col;
 }
 
