@@ -153,7 +153,6 @@ absl::StatusOr<IntColumn> SegmentView::Ints(uint32_t id) const {
     return col;
   }
   if (ref->encoding != kEncIntDelta) return absl::InvalidArgumentError("not an int column");
-  // Uncompressed columns are read in place; a compressed one is decompressed into `keep`.
   std::deque<std::string> keep;
   KQ_ASSIGN_OR_RETURN(std::string_view in, RawView(id, kEncIntDelta, &keep));
   col.values.resize(rows_);
@@ -229,8 +228,8 @@ absl::StatusOr<StringColumn> SegmentView::Strings(uint32_t id) const {
     return col;
   }
   if (ref->encoding != kEncDict) return absl::InvalidArgumentError("not a string column");
-  KQ_ASSIGN_OR_RETURN(std::string raw, Raw(*ref));
-  std::string_view in(raw);
+  std::deque<std::string> keep;
+  KQ_ASSIGN_OR_RETURN(std::string_view in, RawView(id, kEncDict, &keep));
   if (!GetDict(&in, &col.dict)) return Corrupt("dictionary");
   col.codes.resize(rows_);
   const uint64_t ndict = col.dict.size();
@@ -268,8 +267,8 @@ absl::StatusOr<ListColumn> SegmentView::Lists(uint32_t id, std::vector<bool>* pr
     return col;
   }
   if (ref->encoding != kEncList) return absl::InvalidArgumentError("not a list column");
-  KQ_ASSIGN_OR_RETURN(std::string raw, Raw(*ref));
-  std::string_view in(raw);
+  std::deque<std::string> keep;
+  KQ_ASSIGN_OR_RETURN(std::string_view in, RawView(id, kEncList, &keep));
   if (!GetDict(&in, &col.dict)) return Corrupt("list dictionary");
   for (size_t i = 0; i < rows_; ++i) {
     uint64_t n;
