@@ -88,6 +88,20 @@ inline uint64_t PackVarint(const uint8_t* p, int len) {
   return x;
 }
 
+// Decodes `n` zigzag varint deltas from [p, end) into out[0..n) as running sums starting from
+// `prev`, one varint at a time (best when most varints take one byte: the length branch
+// predicts well). The position after the last varint, or nullptr when malformed.
+inline const uint8_t* DecodeDeltasBytewise(const uint8_t* p, const uint8_t* end, size_t n,
+                                           int64_t* out, int64_t prev = 0) {
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t z;
+    if (p == end || (p = DecodeVarint(p, end, &z)) == nullptr) return nullptr;
+    prev += ZigZagDecode(z);
+    out[i] = prev;
+  }
+  return p;
+}
+
 // Decodes `n` zigzag varint deltas from [p, end) into out[0..n) as running sums (the first
 // value is the first delta). The position after the last varint, or nullptr when malformed.
 //
@@ -132,13 +146,7 @@ inline const uint8_t* DecodeDeltasWith(const uint8_t* p, const uint8_t* end, siz
     }
     p = start;
   }
-  for (; i < n; ++i) {
-    uint64_t z;
-    if (p == end || (p = DecodeVarint(p, end, &z)) == nullptr) return nullptr;
-    prev += ZigZagDecode(z);
-    out[i] = prev;
-  }
-  return p;
+  return DecodeDeltasBytewise(p, end, n - i, out + i, prev);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -155,8 +163,10 @@ __attribute__((target("bmi2"))) inline const uint8_t* DecodeDeltasBmi2(const uin
 }
 #endif
 
-// DecodeDeltasWith, with PEXT when the CPU has BMI2 (checked once).
+// The running sums of `n` zigzag varint deltas: bytewise when they average under two bytes
+// (status codes), else DecodeDeltasWith, with PEXT when the CPU has BMI2 (checked once).
 inline const uint8_t* DecodeDeltas(const uint8_t* p, const uint8_t* end, size_t n, int64_t* out) {
+  if (static_cast<size_t>(end - p) < 2 * n) return DecodeDeltasBytewise(p, end, n, out);
 #if defined(__x86_64__) && defined(__GNUC__)
   static const bool bmi2 = __builtin_cpu_supports("bmi2");
   if (bmi2) return DecodeDeltasBmi2(p, end, n, out);

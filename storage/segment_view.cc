@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <bit>
-#include <cstring>
 #include <deque>
 #include <memory>
 #include <span>
@@ -160,48 +159,35 @@ absl::StatusOr<IntColumn> SegmentView::Ints(uint32_t id) const {
   if (in.size() < bitmap) return Corrupt("int bitmap");
   std::string_view bits = in.substr(0, bitmap);
   in.remove_prefix(bitmap);
-  if (rows_ % 8 != 0 && (static_cast<uint8_t>(bits.back()) >> (rows_ % 8)) != 0) {
-    return Corrupt("int bitmap");
+  // Every row present (time columns, and most code columns): no bitmap walk.
+  bool all_present = std::all_of(bits.begin(), bits.end() - (rows_ % 8 != 0),
+                                 [](char c) { return static_cast<uint8_t>(c) == 0xFF; });
+  if (all_present && rows_ % 8 != 0) {
+    all_present = static_cast<uint8_t>(bits.back()) == (1u << (rows_ % 8)) - 1;
   }
-  size_t count = 0;
-  size_t byte = 0;
-  for (; byte + 8 <= bitmap; byte += 8) {
-    uint64_t word;
-    std::memcpy(&word, bits.data() + byte, sizeof(word));
-    count += static_cast<size_t>(std::popcount(word));
-  }
-  for (; byte < bitmap; ++byte) {
-    count += static_cast<size_t>(std::popcount(static_cast<uint8_t>(bits[byte])));
-  }
-  // The present rows' values are decoded densely into the front of `values`, then (when some
-  // rows are null) moved to their rows from the back, so no value is overwritten before it moves.
   const auto* p = reinterpret_cast<const uint8_t*>(in.data());
   const uint8_t* end = p + in.size();
-  int64_t* values = col.values.data();
-  p = segment_codec::DecodeDeltas(p, end, count, values);
-  if (p == nullptr) return Corrupt("int value");
-  if (p != end) return Corrupt("int trailing bytes");
-  col.present.assign(rows_, true);
-  if (count == rows_) return col;
-  const auto* b = reinterpret_cast<const uint8_t*>(bits.data());
-  size_t j = count;
-  for (size_t byte = bitmap; byte-- > 0;) {
-    const size_t first = byte * 8;
-    const size_t n = std::min<size_t>(8, rows_ - first);
-    if (b[byte] == 0xFF) {  // n == 8: the last byte has no bits past rows_
-      j -= 8;
-      std::memmove(values + first, values + j, 8 * sizeof(int64_t));
-      continue;
-    }
-    for (size_t k = n; k-- > 0;) {
-      if ((b[byte] >> k) & 1) {
-        values[first + k] = values[--j];
-      } else {
-        values[first + k] = 0;
-        col.present[first + k] = false;
-      }
+  if (all_present) {
+    col.present.assign(rows_, true);
+    p = segment_codec::DecodeDeltas(p, end, rows_, col.values.data());
+    if (p == nullptr) return Corrupt("int value");
+    if (p != end) return Corrupt("int trailing bytes");
+    return col;
+  }
+  col.present.assign(rows_, false);
+  int64_t prev = 0;
+  for (size_t byte = 0; byte < bitmap; ++byte) {
+    for (unsigned b = static_cast<uint8_t>(bits[byte]); b != 0; b &= b - 1) {
+      size_t i = byte * 8 + static_cast<size_t>(std::countr_zero(b));
+      if (i >= rows_) return Corrupt("int bitmap");
+      uint64_t z;
+      if (p == end || (p = DecodeVarint(p, end, &z)) == nullptr) return Corrupt("int value");
+      prev += ZigZagDecode(z);
+      col.values[i] = prev;
+      col.present[i] = true;
     }
   }
+  if (p != end) return Corrupt("int trailing bytes");
   return col;
 }
 

@@ -68,6 +68,11 @@ TEST(DeltaDecodeTest, EveryLengthMatchesRunningSums) {
                                               segment_codec::PackVarint),
               end);
     EXPECT_EQ(portable, e.sums);
+    std::vector<int64_t> bytewise(e.sums.size());
+    EXPECT_EQ(
+        segment_codec::DecodeDeltasBytewise(Begin(e.bytes), end, bytewise.size(), bytewise.data()),
+        end);
+    EXPECT_EQ(bytewise, e.sums);
   }
 }
 
@@ -93,6 +98,11 @@ TEST(DeltaDecodeTest, OneByteRunsAcrossBlockBoundaries) {
   const uint8_t* end = Begin(e.bytes) + e.bytes.size();
   EXPECT_EQ(segment_codec::DecodeDeltas(Begin(e.bytes), end, out.size(), out.data()), end);
   EXPECT_EQ(out, e.sums);
+  std::vector<int64_t> blocks(deltas.size());
+  EXPECT_EQ(segment_codec::DecodeDeltasWith(Begin(e.bytes), end, blocks.size(), blocks.data(),
+                                            segment_codec::PackVarint),
+            end);
+  EXPECT_EQ(blocks, e.sums);
 }
 
 TEST(DeltaDecodeTest, MalformedInputIsNull) {
