@@ -164,11 +164,13 @@ __attribute__((target("bmi2"))) inline const uint8_t* DecodeDeltasBmi2(const uin
 #endif
 
 // The running sums of `n` zigzag varint deltas: bytewise when they average under two bytes
-// (status codes), else DecodeDeltasWith, with PEXT when the CPU has BMI2 (checked once).
+// (status codes), else DecodeDeltasWith, with PEXT when the CPU has a fast one (checked once:
+// AMD Zen 1 and 2 have BMI2 but run PEXT in microcode, far slower than the shifts it replaces).
 inline const uint8_t* DecodeDeltas(const uint8_t* p, const uint8_t* end, size_t n, int64_t* out) {
   if (static_cast<size_t>(end - p) < 2 * n) return DecodeDeltasBytewise(p, end, n, out);
 #if defined(__x86_64__) && defined(__GNUC__)
-  static const bool bmi2 = __builtin_cpu_supports("bmi2");
+  static const bool bmi2 =
+      __builtin_cpu_supports("bmi2") && !__builtin_cpu_is("znver1") && !__builtin_cpu_is("znver2");
   if (bmi2) return DecodeDeltasBmi2(p, end, n, out);
 #endif
   return DecodeDeltasWith(p, end, n, out, PackVarint);
