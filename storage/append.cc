@@ -90,6 +90,14 @@ void EnvironmentImpl::PutSegment(std::string_view group, const EncodedSegment& e
   }
 }
 
+void EnvironmentImpl::DeleteSegment(const std::string& key, rocksdb::WriteBatch* batch) {
+  (void)batch->Delete(handles_[kSegments], key);
+  (void)batch->Delete(handles_[kSegments], key + kWideSuffix);
+  (void)batch->Delete(handles_[kSummaries], key);
+  (void)batch->Delete(handles_[kBodies], key + '\x01');
+  (void)batch->Delete(handles_[kBodies], key + '\x02');
+}
+
 void EnvironmentImpl::ExpireDedupe(TimeMicros newest_hour, rocksdb::WriteBatch* batch) {
   if (newest_hour <= dedupe_newest_hour_) return;
   dedupe_newest_hour_ = newest_hour;

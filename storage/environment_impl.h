@@ -121,6 +121,9 @@ class EnvironmentImpl : public Environment {
   [[nodiscard]] absl::StatusOr<bool> GroupExists(std::string_view group);
   // Adds `enc` to `batch` under a new segment id in `group` (a SegmentPrefix).
   void PutSegment(std::string_view group, const EncodedSegment& enc, rocksdb::WriteBatch* batch);
+  // Adds to `batch` the deletion of every key of the segment `key` (both parts, summary,
+  // bodies): the keys PutSegment writes.
+  void DeleteSegment(const std::string& key, rocksdb::WriteBatch* batch);
   uint64_t DedupeHash(const Event& e) const;
   void ExpireDedupe(TimeMicros newest_hour, rocksdb::WriteBatch* batch);
 

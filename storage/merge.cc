@@ -113,11 +113,7 @@ absl::StatusOr<uint64_t> EnvironmentImpl::MergeSmallSegments(bool all) {
           }
           builder.AddRows(decoded);
           raw_bytes += picked[i]->summary.raw_bytes;
-          (void)batch.Delete(handles_[kSegments], key);
-          (void)batch.Delete(handles_[kSegments], key + kWideSuffix);
-          (void)batch.Delete(handles_[kSummaries], key);
-          (void)batch.Delete(handles_[kBodies], key + '\x01');
-          (void)batch.Delete(handles_[kBodies], key + '\x02');
+          DeleteSegment(key, &batch);
         }
         EncodedSegment enc = builder.Finish();
         enc.summary.raw_bytes = raw_bytes;

@@ -542,15 +542,9 @@ absl::Status EnvironmentImpl::DeleteSeen(const Reader& reader, TimeMicros from, 
   {
     std::lock_guard<std::mutex> l(maintenance_mu_);
     rocksdb::WriteBatch batch;
-    KQ_RETURN_IF_ERROR(ForEachSummary(
-        snapshot, from, to, namespaces,
-        [&](const std::string& key, TimeMicros, const std::string&, const rocksdb::Slice&) {
-          (void)batch.Delete(handles_[kSegments], key);
-          (void)batch.Delete(handles_[kSegments], key + kWideSuffix);
-          (void)batch.Delete(handles_[kSummaries], key);
-          (void)batch.Delete(handles_[kBodies], key + '\x01');
-          (void)batch.Delete(handles_[kBodies], key + '\x02');
-        }));
+    KQ_RETURN_IF_ERROR(ForEachSummary(snapshot, from, to, namespaces,
+                                      [&](const std::string& key, TimeMicros, const std::string&,
+                                          const rocksdb::Slice&) { DeleteSegment(key, &batch); }));
     KQ_RETURN_IF_ERROR(Write(&batch));
   }
   RequestIndexSweep();
