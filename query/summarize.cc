@@ -229,7 +229,7 @@ class SummarizeStage : public Stage {
     bk.ids.resize(n);
     for (size_t k = 0; k < n; ++k) {
       if (IsIntColumn(keys[k].column)) {
-        bk.ints[k] = &batch.Ints(keys[k].column);
+        bk.ints[k] = IntKey(batch, keys[k], sel, &binned_[k]);
         continue;
       }
       bk.strings[k] = &batch.Strings(keys[k].column);
@@ -295,6 +295,39 @@ class SummarizeStage : public Stage {
     std::vector<const storage::IntColumn*> ints;
     std::vector<std::vector<int64_t>> ids;
   };
+
+  // The column of int key `key` for the rows of `sel`. For bin(time, span) the rows' bins come
+  // from the rows where each bin starts (EventBatch::TimeLowerBound per bin edge, rows being in
+  // time order), written into *binned for the rows of `sel`: the time column is not decoded.
+  // That walks the edges from the batch's bucket start, so a batch that crosses more than
+  // kMaxBinEdges of them (small spans) reads the time column instead.
+  const storage::IntColumn* IntKey(const storage::EventBatch& batch, const CodedKey& key,
+                                   const std::vector<uint32_t>& sel, storage::IntColumn* binned) {
+    constexpr size_t kMaxBinEdges = 64;
+    if (key.column != Column::kTime || key.bin <= 0) return &batch.Ints(key.column);
+    const size_t rows = batch.num_rows();
+    int64_t edge = FloorDiv(batch.bucket(), key.bin) * key.bin;
+    if (batch.TimeLowerBound(edge) != 0) return &batch.Ints(key.column);  // rows before bucket
+    bin_starts_.clear();
+    bin_values_.clear();
+    size_t edges = 0;
+    for (size_t first = 0; first < rows; edge += key.bin) {
+      if (++edges > kMaxBinEdges || edge > INT64_MAX - key.bin) return &batch.Ints(key.column);
+      const size_t next = batch.TimeLowerBound(edge + key.bin);
+      if (next > first) {
+        bin_starts_.push_back(first);
+        bin_values_.push_back(edge);
+      }
+      first = next;
+    }
+    if (binned->values.size() < rows) binned->values.resize(rows);
+    binned->present.assign(rows, true);
+    for (uint32_t r : sel) {
+      auto bin = std::upper_bound(bin_starts_.begin(), bin_starts_.end(), r) - 1;
+      binned->values[r] = bin_values_[static_cast<size_t>(bin - bin_starts_.begin())];
+    }
+    return binned;
+  }
 
   // The group of a tuple of stable ids / int values; `code(k)` gives string key k's dictionary
   // code in the batch (only called when the group is new, to build its key values).
@@ -416,6 +449,11 @@ class SummarizeStage : public Stage {
   absl::flat_hash_map<CodeTuple, size_t> coded_index_;
   std::vector<uint32_t> counts_;   // CountDense's cells, all zero between batches
   std::vector<uint32_t> touched_;  // CountDense's non-zero cells, in first-touch order
+  // IntKey's bins of time keys: per key, the bin of each selected row; the first row and the
+  // value of each bin of the batch.
+  std::array<storage::IntColumn, kMaxCodedKeys> binned_;
+  std::vector<size_t> bin_starts_;
+  std::vector<int64_t> bin_values_;
   std::unordered_map<Row, size_t, RowHash> index_;
   std::vector<std::pair<Row, std::vector<Accumulator>>> groups_;
 };

@@ -60,6 +60,12 @@ class SegmentBatch : public EventBatch {
     return *slot;
   }
 
+  size_t TimeLowerBound(TimeMicros t) const override {
+    if (ints_[static_cast<size_t>(Column::kTime)].has_value()) return EventBatch::TimeLowerBound(t);
+    return Keep(view_.LowerBound(static_cast<uint32_t>(Column::kTime), t),
+                [] { return size_t{0}; });
+  }
+
   const StringColumn& Strings(Column c) const override {
     auto& slot = strings_[static_cast<size_t>(c)];
     if (!slot.has_value()) {

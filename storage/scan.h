@@ -11,6 +11,7 @@
 #ifndef KQ_STORAGE_SCAN_H_
 #define KQ_STORAGE_SCAN_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -64,10 +65,12 @@ struct StringColumn {
   std::vector<uint32_t> codes;
 };
 
-// 64-bit integers; row i is values[i] unless !present[i] (null).
+// 64-bit integers; row i is values[i] unless !present[i] (null). `present` holds one byte per
+// row (0 or 1), not std::vector<bool>, so that decoders and filters read and write it a word at
+// a time.
 struct IntColumn {
   std::vector<int64_t> values;
-  std::vector<bool> present;
+  std::vector<uint8_t> present;
 };
 
 // Lists of strings: row i holds codes[offsets[i] .. offsets[i+1]) into dict.
@@ -94,6 +97,14 @@ class EventBatch {
   virtual const IntColumn& Ints(Column c) const = 0;
   virtual const StringColumn& Strings(Column c) const = 0;
   virtual const ListColumn& Lists(Column c) const = 0;
+  // The first row whose requestReceivedTimestamp is >= t (num_rows() when none): rows
+  // [TimeLowerBound(a), TimeLowerBound(b)) are those with a <= time < b. A segment whose time
+  // column is IntBlocks (docs/format.md) answers by decoding one block of 128 rows; others
+  // decode the time column. Errors as for the column accessors (then 0).
+  virtual size_t TimeLowerBound(TimeMicros t) const {
+    const std::vector<int64_t>& times = Ints(Column::kTime).values;
+    return static_cast<size_t>(std::lower_bound(times.begin(), times.end(), t) - times.begin());
+  }
 
   // The whole event `row` as JSON text, equal (key order aside) to what was ingested, bodies
   // included unless the tier dropped them. Decodes the rest of the event lazily: call it only

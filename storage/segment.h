@@ -123,6 +123,11 @@ class SegmentView {
   // Absent columns decode as all-null. DataLoss on corrupt bytes; InvalidArgument when the
   // column exists with another encoding.
   [[nodiscard]] absl::StatusOr<IntColumn> Ints(uint32_t id) const;
+  // The first row whose int column `id` is >= `value` (rows() when none), for a column with a
+  // value in every row, in ascending order (the time column: rows are in time order). Decodes
+  // one block of a time column in the IntBlocks encoding, the whole column otherwise.
+  // FailedPrecondition when the column is absent or has a null row.
+  [[nodiscard]] absl::StatusOr<size_t> LowerBound(uint32_t id, int64_t value) const;
   [[nodiscard]] absl::StatusOr<StringColumn> Strings(uint32_t id) const;
   // `present` (optional) receives, per row, whether the list was present (vs absent).
   [[nodiscard]] absl::StatusOr<ListColumn> Lists(uint32_t id,

@@ -25,7 +25,10 @@ inline constexpr uint8_t kBodyVersion = 2;
 inline constexpr uint8_t kOldestBodyVersion = 1;
 // Stored on disk: do not change.
 inline constexpr uint8_t kEncIntDelta = 0, kEncDict = 1, kEncList = 2, kEncBlob = 3,
-                         kEncChunkedBlob = 4;
+                         kEncChunkedBlob = 4, kEncIntBlocks = 5, kEncIntDict = 6;
+constexpr bool IsIntEncoding(uint8_t e) {
+  return e == kEncIntDelta || e == kEncIntBlocks || e == kEncIntDict;
+}
 // A ChunkedBlob chunk closes once it holds this many rows or raw bytes (a larger row is a
 // chunk alone): reading one row decompresses at most about this much.
 inline constexpr size_t kBlobChunkRows = 16384;

@@ -30,7 +30,6 @@ using segment_format::kCompNone;
 using segment_format::kEncBlob;
 using segment_format::kEncChunkedBlob;
 using segment_format::kEncDict;
-using segment_format::kEncIntDelta;
 using segment_format::kEncList;
 
 absl::StatusOr<DecodedRows> DecodeAllColumns(const SegmentView& view) {
@@ -280,25 +279,10 @@ absl::StatusOr<std::vector<Event>> SegmentView::ReadRows(std::span<const size_t>
 
   for (uint32_t id = 0; id < 3; ++id) {
     if (FindColumn(id) == nullptr) continue;
-    KQ_ASSIGN_OR_RETURN(std::string_view in, RawView(id, kEncIntDelta, &keep));
-    size_t bitmap = (rows_ + 7) / 8;
-    if (in.size() < bitmap) return Corrupt("int bitmap");
-    std::string_view bits = in.substr(0, bitmap);
-    in.remove_prefix(bitmap);
-    int64_t prev = 0;
-    size_t next = 0;
-    for (size_t r = 0; r <= last; ++r) {
-      bool present = (static_cast<uint8_t>(bits[r / 8]) & (1u << (r % 8))) != 0;
-      if (present) {
-        uint64_t z;
-        if (!NextVarint(&in, &z)) return Corrupt("int value");
-        prev += ZigZagDecode(z);
-      }
-      if (r == rows[next]) {
-        values[next].ints[id] = present ? prev : 0;
-        values[next].int_present[id] = present;
-        ++next;
-      }
+    KQ_ASSIGN_OR_RETURN(IntColumn col, Ints(id));
+    for (size_t i = 0; i < rows.size(); ++i) {
+      values[i].ints[id] = col.values[rows[i]];
+      values[i].int_present[id] = col.present[rows[i]];
     }
   }
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/coding.h"
 #include "common/status.h"
+#include "storage/int_codec.h"
 #include "storage/segment.h"
 #include "storage/segment_codec.h"
 #include "storage/segment_format.h"
@@ -27,7 +28,7 @@ using segment_format::kCompNone;
 using segment_format::kEncBlob;
 using segment_format::kEncChunkedBlob;
 using segment_format::kEncDict;
-using segment_format::kEncIntDelta;
+using segment_format::IsIntEncoding;
 using segment_format::kEncList;
 using segment_format::kOldestBodyVersion;
 using segment_format::kOldestSegmentVersion;
@@ -144,51 +145,26 @@ absl::StatusOr<std::string> SegmentView::Raw(const ColumnRef& ref) const {
 }
 
 absl::StatusOr<IntColumn> SegmentView::Ints(uint32_t id) const {
-  IntColumn col;
   KQ_ASSIGN_OR_RETURN(const ColumnRef* ref, Find(id));
   if (ref == nullptr) {
+    IntColumn col;
     col.values.assign(rows_, 0);
     col.present.assign(rows_, false);
     return col;
   }
-  if (ref->encoding != kEncIntDelta) return absl::InvalidArgumentError("not an int column");
+  if (!IsIntEncoding(ref->encoding)) return absl::InvalidArgumentError("not an int column");
   std::deque<std::string> keep;
-  KQ_ASSIGN_OR_RETURN(std::string_view in, RawView(id, kEncIntDelta, &keep));
-  col.values.resize(rows_);
-  size_t bitmap = (rows_ + 7) / 8;
-  if (in.size() < bitmap) return Corrupt("int bitmap");
-  std::string_view bits = in.substr(0, bitmap);
-  in.remove_prefix(bitmap);
-  // Every row present (time columns, and most code columns): no bitmap walk.
-  bool all_present = std::all_of(bits.begin(), bits.end() - (rows_ % 8 != 0),
-                                 [](char c) { return static_cast<uint8_t>(c) == 0xFF; });
-  if (all_present && rows_ % 8 != 0) {
-    all_present = static_cast<uint8_t>(bits.back()) == (1u << (rows_ % 8)) - 1;
-  }
-  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
-  const uint8_t* end = p + in.size();
-  if (all_present) {
-    col.present.assign(rows_, true);
-    p = segment_codec::DecodeDeltas(p, end, rows_, col.values.data());
-    if (p == nullptr) return Corrupt("int value");
-    if (p != end) return Corrupt("int trailing bytes");
-    return col;
-  }
-  col.present.assign(rows_, false);
-  int64_t prev = 0;
-  for (size_t byte = 0; byte < bitmap; ++byte) {
-    for (unsigned b = static_cast<uint8_t>(bits[byte]); b != 0; b &= b - 1) {
-      size_t i = byte * 8 + static_cast<size_t>(std::countr_zero(b));
-      if (i >= rows_) return Corrupt("int bitmap");
-      uint64_t z;
-      if (p == end || (p = DecodeVarint(p, end, &z)) == nullptr) return Corrupt("int value");
-      prev += ZigZagDecode(z);
-      col.values[i] = prev;
-      col.present[i] = true;
-    }
-  }
-  if (p != end) return Corrupt("int trailing bytes");
-  return col;
+  KQ_ASSIGN_OR_RETURN(std::string_view in, RawView(id, ref->encoding, &keep));
+  return int_codec::Decode(ref->encoding, in, rows_);
+}
+
+absl::StatusOr<size_t> SegmentView::LowerBound(uint32_t id, int64_t value) const {
+  KQ_ASSIGN_OR_RETURN(const ColumnRef* ref, Find(id));
+  if (ref == nullptr) return absl::FailedPreconditionError("int column absent");
+  if (!IsIntEncoding(ref->encoding)) return absl::InvalidArgumentError("not an int column");
+  std::deque<std::string> keep;
+  KQ_ASSIGN_OR_RETURN(std::string_view in, RawView(id, ref->encoding, &keep));
+  return int_codec::LowerBound(ref->encoding, in, rows_, value);
 }
 
 namespace {

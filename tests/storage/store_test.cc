@@ -470,6 +470,51 @@ TEST(StoreTest, FlushMergesSmallSegmentsLosslessly) {
   EXPECT_EQ(Jsons(rows), Jsons(all));
 }
 
+// EventBatch::TimeLowerBound searches the time column's blocks without decoding it; it must
+// agree with a search of the decoded column, before and after merges rewrite the segments.
+TEST(StoreTest, TimeLowerBoundAgreesWithTheDecodedTimeColumn) {
+  TempDir dir;
+  auto store = OpenStore(dir, Durability::kBuffered);
+  Environment* prod = store->Find("prod");
+  std::mt19937_64 rng(5);
+  std::vector<TimeMicros> stored_times;
+  for (int b = 0; b < 20; ++b) {
+    std::vector<Event> events;
+    for (int i = 0; i < 100; ++i) {
+      TimeMicros t = kDay0 + static_cast<TimeMicros>(rng() % (2 * kMicrosPerHour));
+      if (i % 5 == 0 && !events.empty()) t = events.back().request_received_time;  // ties
+      events.push_back(SimpleEvent(absl::StrCat("id-", b, "-", i), t, i % 3 ? "a" : "b"));
+      stored_times.push_back(t);
+    }
+    ASSERT_OK(prod->Append(events, nullptr));
+  }
+  for (bool merged : {false, true}) {
+    if (merged) ASSERT_OK(prod->Flush());
+    size_t batches = 0;
+    ASSERT_OK(prod->NewReader()->Scan(
+        ScanRange(),
+        [&](const EventBatch& batch) -> absl::StatusOr<bool> {
+          ++batches;
+          std::vector<TimeMicros> probes = {INT64_MIN, batch.bucket(), INT64_MAX};
+          for (int k = 0; k < 30; ++k) {
+            probes.push_back(batch.bucket() + static_cast<TimeMicros>(rng() % kMicrosPerHour));
+            probes.push_back(stored_times[rng() % stored_times.size()]);  // exact, maybe ties
+          }
+          std::vector<size_t> got;
+          for (TimeMicros t : probes) got.push_back(batch.TimeLowerBound(t));
+          const std::vector<int64_t>& times = batch.Ints(Column::kTime).values;
+          EXPECT_TRUE(std::is_sorted(times.begin(), times.end()));
+          for (size_t k = 0; k < probes.size(); ++k) {
+            auto want = std::lower_bound(times.begin(), times.end(), probes[k]) - times.begin();
+            EXPECT_EQ(got[k], static_cast<size_t>(want)) << "probe " << probes[k];
+          }
+          return true;
+        },
+        nullptr));
+    EXPECT_GE(batches, 4u) << "two hours, two namespaces";
+  }
+}
+
 TEST(StoreTest, NamespacesThatArePrefixesOrHoldNulStayApart) {
   TempDir dir;
   auto store = OpenStore(dir);
