@@ -111,10 +111,10 @@ void FieldValues(const BoundExpr& e, EvalContext& ctx, std::vector<Value>* out) 
         const storage::ListColumn& l = ctx.batch->Lists(e.column);
         uint32_t begin = l.offsets[ctx.row], end = l.offsets[ctx.row + 1];
         if (e.multi) {
-          for (uint32_t i = begin; i < end; ++i) out->push_back(l.dict[l.codes[i]]);
+          for (uint32_t i = begin; i < end; ++i) out->push_back(std::string(l.dict[l.codes[i]]));
         } else if (e.list_index >= 0) {
           uint64_t at = begin + static_cast<uint64_t>(e.list_index);
-          out->push_back(at < end ? Value(l.dict[l.codes[at]]) : Value());
+          out->push_back(at < end ? Value(std::string(l.dict[l.codes[at]])) : Value());
         } else {
           out->push_back(Json{JsonArray(l, ctx.row)});
         }
@@ -560,7 +560,7 @@ Value ColumnValue(const storage::EventBatch& batch, Column c, size_t row) {
   const storage::StringColumn& col = batch.Strings(c);
   uint32_t code = col.codes[row];
   if (code == storage::kNullCode) return Value();
-  return col.dict[code];
+  return std::string(col.dict[code]);
 }
 
 Value Eval(const BoundExpr& e, EvalContext& ctx) {

@@ -56,7 +56,7 @@ void KeepInts(const storage::IntColumn& ints, std::vector<uint32_t>* sel, F keep
   for (size_t i = 0, n = sel->size(); i < n; ++i) {
     uint32_t r = rows[i];
     rows[out] = r;
-    out += static_cast<size_t>(keep(values[r]) && ints.present[r]);
+    out += static_cast<size_t>(keep(values[r])) & ints.present[r];
   }
   sel->resize(out);
 }
@@ -213,14 +213,14 @@ void BatchFilter::Filter(const BoundExpr& e, const storage::EventBatch& batch, E
   if (one_column) {
     // Evaluate once per dictionary entry (and once for null), then look up per row.
     Column c = refs[0]->column;
-    const std::vector<std::string>& dict =
+    const std::vector<std::string_view>& dict =
         IsListColumn(c) ? batch.Lists(c).dict : batch.Strings(c).dict;
     std::vector<int8_t> verdict(dict.size(), -1);
     int8_t null_verdict = -1;
     auto judge = [&](uint32_t code) -> bool {
       int8_t& v = code == storage::kNullCode ? null_verdict : verdict[code];
       if (v < 0) {
-        Value value = code == storage::kNullCode ? Value() : Value(dict[code]);
+        Value value = code == storage::kNullCode ? Value() : Value(std::string(dict[code]));
         ctx.override_column = c;
         ctx.override_value = &value;
         v = EvalBool(e, ctx) ? 1 : 0;

@@ -233,11 +233,14 @@ class SummarizeStage : public Stage {
         continue;
       }
       bk.strings[k] = &batch.Strings(keys[k].column);
-      const std::vector<std::string>& dict = bk.strings[k]->dict;
+      const std::vector<std::string_view>& dict = bk.strings[k]->dict;
       std::vector<int64_t>& ids = bk.ids[k];
       ids.resize(dict.size());
       for (size_t i = 0; i < dict.size(); ++i) {
-        auto [it, inserted] = ids_[k].try_emplace(dict[i], static_cast<int64_t>(ids_[k].size()));
+        // absl::string_view: Debian's abseil has its own string_view type (heterogeneous look-up
+        // without a std::string per entry).
+        auto [it, inserted] = ids_[k].try_emplace(absl::string_view(dict[i].data(), dict[i].size()),
+                                                  static_cast<int64_t>(ids_[k].size()));
         ids[i] = it->second;
       }
     }
@@ -341,7 +344,7 @@ class SummarizeStage : public Stage {
       if (tuple[k] == kAbsent) {
         key.push_back(Value());
       } else if (bk.strings[k] != nullptr) {
-        key.push_back(Value(bk.strings[k]->dict[code(k)]));
+        key.push_back(Value(std::string(bk.strings[k]->dict[code(k)])));
       } else if (keys[k].column == Column::kCode) {
         key.push_back(tuple[k]);
       } else {

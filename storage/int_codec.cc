@@ -131,14 +131,21 @@ void EncodeBlocks(const std::vector<int64_t>& kept, std::string* out) {
   }
 }
 
-void EncodeDict(const std::vector<int64_t>& kept, std::string* out) {
-  std::vector<int64_t> dict(kept);
+// IntDict has no presence bitmap: code 0 is null, code k the k-th (from 1) dictionary value.
+void EncodeDict(const std::vector<int64_t>& values, const std::vector<bool>& present,
+                const std::vector<uint32_t>& perm, std::string* out) {
+  std::vector<int64_t> dict;
+  for (uint32_t r : perm) {
+    if (present[r]) dict.push_back(values[r]);
+  }
   std::sort(dict.begin(), dict.end());
   dict.erase(std::unique(dict.begin(), dict.end()), dict.end());
   PutVarint64(out, dict.size());
   for (int64_t v : dict) PutVarint64(out, ZigZagEncode(v));
-  for (int64_t v : kept) {
-    auto code = std::lower_bound(dict.begin(), dict.end(), v) - dict.begin();
+  for (uint32_t r : perm) {
+    const auto code = present[r] ? std::lower_bound(dict.begin(), dict.end(), values[r]) -
+                                       dict.begin() + 1
+                                 : 0;
     out->push_back(static_cast<char>(code));
   }
 }
@@ -194,24 +201,29 @@ absl::Status DecodeBlockValues(std::string_view in, const Presence& presence, in
   return absl::OkStatus();
 }
 
-absl::Status DecodeDictValues(std::string_view in, const Presence& presence, int64_t* out) {
+absl::StatusOr<IntColumn> DecodeDict(std::string_view in, size_t rows) {
   uint64_t ndict;
   if (!GetVarint64(&in, &ndict) || ndict > kMaxDictValues) return Corrupt("int dictionary size");
-  int64_t dict[kMaxDictValues] = {};
-  for (uint64_t i = 0; i < ndict; ++i) {
+  // Slot 0 is null; slots past ndict stay 0 and are caught by the code check below.
+  int64_t dict[kMaxDictValues + 1] = {};
+  for (uint64_t i = 1; i <= ndict; ++i) {
     uint64_t z;
     if (!GetVarint64(&in, &z)) return Corrupt("int dictionary value");
     dict[i] = ZigZagDecode(z);
   }
-  if (in.size() != presence.present) return Corrupt("int dictionary codes");
+  if (in.size() != rows) return Corrupt("int dictionary codes");
   const auto* codes = reinterpret_cast<const uint8_t*>(in.data());
+  IntColumn col;
+  col.values.resize(rows);
+  col.present.resize(rows);
   uint8_t max_code = 0;
-  for (size_t i = 0; i < presence.present; ++i) {
+  for (size_t i = 0; i < rows; ++i) {
     max_code = std::max(max_code, codes[i]);
-    out[i] = dict[codes[i]];  // in bounds: dict has room for every byte value
+    col.values[i] = dict[codes[i]];
+    col.present[i] = codes[i] != 0;
   }
-  if (presence.present > 0 && max_code >= ndict) return Corrupt("int dictionary code");
-  return absl::OkStatus();
+  if (max_code > ndict) return Corrupt("int dictionary code");
+  return col;
 }
 
 // The present values of a column in row order (`presence.present` of them).
@@ -222,36 +234,9 @@ absl::Status DecodeValues(uint8_t encoding, std::string_view in, const Presence&
       return DecodeDeltaValues(in, presence, out);
     case kEncIntBlocks:
       return DecodeBlockValues(in, presence, out);
-    case kEncIntDict:
-      return DecodeDictValues(in, presence, out);
     default:
       return absl::InvalidArgumentError(absl::StrCat("encoding ", encoding, " is not an int one"));
   }
-}
-
-// IntBlocks' lower bound: walks the block headers to the block the answer lies in and decodes
-// that block alone.
-absl::StatusOr<size_t> BlocksLowerBound(std::string_view in, size_t rows, int64_t value) {
-  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
-  const uint8_t* end = p + in.size();
-  const uint8_t* candidate = nullptr;  // the last block whose first value is < value
-  size_t candidate_start = 0;
-  size_t start = 0;
-  for (; start < rows; start += kBlockValues) {
-    const size_t n = std::min(kBlockValues, rows - start);
-    if (end - p < 9) return Corrupt("int block header");
-    if (static_cast<int64_t>(LoadLittleEndian64(p)) >= value) break;
-    candidate = p;
-    candidate_start = start;
-    const size_t bytes = 9 + (n - 1) * static_cast<size_t>(p[8]);
-    if (static_cast<size_t>(end - p) < bytes) return Corrupt("int block values");
-    p += bytes;
-  }
-  if (candidate == nullptr) return start;  // 0, or rows when there is no row
-  const size_t n = std::min(kBlockValues, rows - candidate_start);
-  int64_t block[kBlockValues];
-  KQ_RETURN_IF_ERROR(DecodeBlock(&candidate, end, n, block));
-  return candidate_start + static_cast<size_t>(std::lower_bound(block, block + n, value) - block);
 }
 
 }  // namespace
@@ -267,18 +252,14 @@ bool DistinctAtMost(const std::vector<int64_t>& values, const std::vector<bool>&
 
 void Encode(uint8_t encoding, const std::vector<int64_t>& values, const std::vector<bool>& present,
             const std::vector<uint32_t>& perm, std::string* out) {
+  if (encoding == kEncIntDict) return EncodeDict(values, present, perm, out);
   const std::vector<int64_t> kept = PresentValues(values, present, perm, out);
-  switch (encoding) {
-    case kEncIntBlocks:
-      return EncodeBlocks(kept, out);
-    case kEncIntDict:
-      return EncodeDict(kept, out);
-    default:
-      return EncodeDelta(kept, out);
-  }
+  if (encoding == kEncIntBlocks) return EncodeBlocks(kept, out);
+  EncodeDelta(kept, out);
 }
 
 absl::StatusOr<IntColumn> Decode(uint8_t encoding, std::string_view raw, size_t rows) {
+  if (encoding == kEncIntDict) return DecodeDict(raw, rows);
   KQ_ASSIGN_OR_RETURN(Presence presence, TakePresence(&raw, rows));
   IntColumn col;
   col.values.resize(rows);
@@ -287,40 +268,56 @@ absl::StatusOr<IntColumn> Decode(uint8_t encoding, std::string_view raw, size_t 
     KQ_RETURN_IF_ERROR(DecodeValues(encoding, raw, presence, col.values.data()));
     return col;
   }
-  std::vector<int64_t> kept(presence.present);
+  std::vector<int64_t> kept(presence.present + 1);  // + 1: the scatter below reads one past
   KQ_RETURN_IF_ERROR(DecodeValues(encoding, raw, presence, kept.data()));
-  // Mostly present (status codes are null only before a response): eight rows at a time, and
-  // only the null rows' flags written.
-  col.present.assign(rows, 1);
+  // Without a branch per row: each row takes the next value, which only a present row uses up.
+  col.present.resize(rows);
   size_t next = 0;
-  for (size_t byte = 0; byte < presence.bits.size(); ++byte) {
-    const unsigned bits = static_cast<uint8_t>(presence.bits[byte]);
-    const size_t first = byte * 8;
-    if (bits == 0xFF) {
-      std::memcpy(&col.values[first], &kept[next], 8 * sizeof(int64_t));
-      next += 8;
-      continue;
-    }
-    for (size_t row = first; row < std::min(rows, first + 8); ++row) {
-      if ((bits >> (row - first)) & 1u) {
-        col.values[row] = kept[next++];
-      } else {
-        col.present[row] = 0;
-      }
-    }
+  for (size_t row = 0; row < rows; ++row) {
+    const uint8_t bit = (static_cast<uint8_t>(presence.bits[row / 8]) >> (row % 8)) & 1u;
+    col.present[row] = bit;
+    col.values[row] = bit ? kept[next] : 0;
+    next += bit;
   }
   return col;
 }
 
-absl::StatusOr<size_t> LowerBound(uint8_t encoding, std::string_view raw, size_t rows,
-                                  int64_t value) {
-  std::string_view in = raw;
-  KQ_ASSIGN_OR_RETURN(Presence presence, TakePresence(&in, rows));
+absl::StatusOr<BlockIndex> IndexBlocks(std::string_view raw, size_t rows) {
+  KQ_ASSIGN_OR_RETURN(Presence presence, TakePresence(&raw, rows));
   if (!presence.all) return absl::FailedPreconditionError("int column has null rows");
-  if (encoding == kEncIntBlocks) return BlocksLowerBound(in, rows, value);
-  KQ_ASSIGN_OR_RETURN(IntColumn col, Decode(encoding, raw, rows));
-  return static_cast<size_t>(std::lower_bound(col.values.begin(), col.values.end(), value) -
-                             col.values.begin());
+  BlockIndex index;
+  index.blocks = raw;
+  index.rows = rows;
+  const auto* begin = reinterpret_cast<const uint8_t*>(raw.data());
+  const uint8_t* end = begin + raw.size();
+  const uint8_t* p = begin;
+  for (size_t start = 0; start < rows; start += kBlockValues) {
+    const size_t n = std::min(kBlockValues, rows - start);
+    if (end - p < 9) return Corrupt("int block header");
+    const size_t bytes = 9 + (n - 1) * static_cast<size_t>(p[8]);
+    if (static_cast<size_t>(end - p) < bytes) return Corrupt("int block values");
+    index.firsts.push_back(static_cast<int64_t>(LoadLittleEndian64(p)));
+    index.offsets.push_back(static_cast<size_t>(p - begin));
+    p += bytes;
+  }
+  if (p != end) return Corrupt("int trailing bytes");
+  return index;
+}
+
+absl::StatusOr<size_t> LowerBound(const BlockIndex& index, int64_t value) {
+  // The first block whose first value is >= value; the answer is in the block before it, or is
+  // that block's first row.
+  const size_t after = static_cast<size_t>(
+      std::lower_bound(index.firsts.begin(), index.firsts.end(), value) - index.firsts.begin());
+  if (after == 0) return 0;
+  const size_t block = after - 1;
+  const size_t start = block * kBlockValues;
+  const size_t n = std::min(kBlockValues, index.rows - start);
+  const auto* begin = reinterpret_cast<const uint8_t*>(index.blocks.data());
+  const uint8_t* p = begin + index.offsets[block];
+  int64_t values[kBlockValues];
+  KQ_RETURN_IF_ERROR(DecodeBlock(&p, begin + index.blocks.size(), n, values));
+  return start + static_cast<size_t>(std::lower_bound(values, values + n, value) - values);
 }
 
 }  // namespace kq::storage::int_codec

@@ -61,9 +61,9 @@ class SegmentBatch : public EventBatch {
   }
 
   size_t TimeLowerBound(TimeMicros t) const override {
-    if (ints_[static_cast<size_t>(Column::kTime)].has_value()) return EventBatch::TimeLowerBound(t);
-    return Keep(view_.LowerBound(static_cast<uint32_t>(Column::kTime), t),
-                [] { return size_t{0}; });
+    const auto time = static_cast<uint32_t>(Column::kTime);
+    if (ints_[time].has_value() || !view_.Searchable(time)) return EventBatch::TimeLowerBound(t);
+    return Keep(view_.LowerBound(time, t), [] { return size_t{0}; });
   }
 
   const StringColumn& Strings(Column c) const override {

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -59,10 +60,14 @@ enum class Column : uint8_t {
 inline constexpr uint32_t kNullCode = 0xFFFFFFFF;
 
 // Dictionary-coded strings: row i is dict[codes[i]], or null when codes[i] == kNullCode.
-// Dictionaries are per batch; equal strings have equal codes within a batch.
+// Dictionaries are per batch; equal strings have equal codes within a batch. The dictionary
+// views point into `storage` when it is set (shared and immutable: copies of the column stay
+// valid as long as any lives), else into the batch's own data (valid for the batch's lifetime).
+// Decoding a column allocates no string per entry.
 struct StringColumn {
-  std::vector<std::string> dict;
+  std::vector<std::string_view> dict;
   std::vector<uint32_t> codes;
+  std::shared_ptr<const void> storage;
 };
 
 // 64-bit integers; row i is values[i] unless !present[i] (null). `present` holds one byte per
@@ -75,8 +80,10 @@ struct IntColumn {
 
 // Lists of strings: row i holds codes[offsets[i] .. offsets[i+1]) into dict.
 // offsets.size() == rows + 1.
+// The dictionary views are kept valid as in StringColumn.
 struct ListColumn {
-  std::vector<std::string> dict;
+  std::vector<std::string_view> dict;
+  std::shared_ptr<const void> storage;
   std::vector<uint32_t> offsets;
   std::vector<uint32_t> codes;
 };

@@ -21,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "storage/event.h"
+#include "storage/int_codec.h"
 #include "storage/scan.h"
 #include "storage/summary.h"
 
@@ -123,10 +124,14 @@ class SegmentView {
   // Absent columns decode as all-null. DataLoss on corrupt bytes; InvalidArgument when the
   // column exists with another encoding.
   [[nodiscard]] absl::StatusOr<IntColumn> Ints(uint32_t id) const;
-  // The first row whose int column `id` is >= `value` (rows() when none), for a column with a
-  // value in every row, in ascending order (the time column: rows are in time order). Decodes
-  // one block of a time column in the IntBlocks encoding, the whole column otherwise.
-  // FailedPrecondition when the column is absent or has a null row.
+  // Whether LowerBound can search int column `id`: it is stored as uncompressed IntBlocks (the
+  // time column since IntBlocks exists; docs/format.md) and its part is loaded.
+  bool Searchable(uint32_t id) const;
+  // The first row whose int column `id` is >= `value` (rows() when none), for a Searchable
+  // column with a value in every row, in ascending order (the time column: rows are in time
+  // order). The first call indexes the column's block headers (kept for later calls on the same
+  // column); each call decodes one block of 128 values. FailedPrecondition when the column is
+  // not Searchable or has a null row.
   [[nodiscard]] absl::StatusOr<size_t> LowerBound(uint32_t id, int64_t value) const;
   [[nodiscard]] absl::StatusOr<StringColumn> Strings(uint32_t id) const;
   // `present` (optional) receives, per row, whether the list was present (vs absent).
@@ -163,6 +168,10 @@ class SegmentView {
   [[nodiscard]] static absl::Status WideMissing();
   std::string_view Stored(const ColumnRef& ref) const;
   [[nodiscard]] absl::StatusOr<std::string> Raw(const ColumnRef& ref) const;
+  // The raw bytes of `ref` and, in *storage, what keeps them alive: the segment's owner when
+  // stored uncompressed, else a shared decompressed copy.
+  [[nodiscard]] absl::StatusOr<std::string_view> SharedRaw(
+      const ColumnRef& ref, std::shared_ptr<const void>* storage) const;
   // The raw bytes of column `id` ("" when absent): a view into the value when stored
   // uncompressed, else into a decompressed copy appended to `keep`. DataLoss when the column
   // has another encoding.
@@ -179,6 +188,8 @@ class SegmentView {
   std::vector<ColumnRef> columns_;
   // The raw bytes of the column FindRows last searched (by id).
   mutable std::optional<std::pair<uint32_t, std::string>> searched_;
+  // The block index LowerBound last built (by column id).
+  mutable std::optional<std::pair<uint32_t, int_codec::BlockIndex>> block_index_;
 };
 
 // Decodes a BodyBlock of a segment with `rows` rows.

@@ -130,7 +130,7 @@ class DictBuilder {
   // codes.
   void AddColumn(const StringColumn& col, size_t rows) {
     remap_.clear();
-    for (const std::string& v : col.dict) remap_.push_back(strings_.Code(v));
+    for (std::string_view v : col.dict) remap_.push_back(strings_.Code(v));
     for (size_t r = 0; r < rows; ++r) {
       uint32_t c = col.codes[r];
       codes_.push_back(c == kNullCode ? kNullCode : remap_[c]);
@@ -170,7 +170,7 @@ class ListBuilder {
   // Every row of a decoded List column (`present`: per row, whether the list is present).
   void AddColumn(const ListColumn& col, const std::vector<bool>& present, size_t rows) {
     remap_.clear();
-    for (const std::string& v : col.dict) remap_.push_back(strings_.Code(v));
+    for (std::string_view v : col.dict) remap_.push_back(strings_.Code(v));
     for (size_t r = 0; r < rows; ++r) {
       starts_.push_back(static_cast<uint32_t>(items_.size()));
       if (!present[r]) {

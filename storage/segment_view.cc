@@ -28,6 +28,7 @@ using segment_format::kCompNone;
 using segment_format::kEncBlob;
 using segment_format::kEncChunkedBlob;
 using segment_format::kEncDict;
+using segment_format::kEncIntBlocks;
 using segment_format::IsIntEncoding;
 using segment_format::kEncList;
 using segment_format::kOldestBodyVersion;
@@ -158,17 +159,41 @@ absl::StatusOr<IntColumn> SegmentView::Ints(uint32_t id) const {
   return int_codec::Decode(ref->encoding, in, rows_);
 }
 
+bool SegmentView::Searchable(uint32_t id) const {
+  const ColumnRef* ref = FindColumn(id);
+  return ref != nullptr && ref->encoding == kEncIntBlocks && ref->compression == kCompNone &&
+         (!ref->wide || wide_loaded_);
+}
+
 absl::StatusOr<size_t> SegmentView::LowerBound(uint32_t id, int64_t value) const {
-  KQ_ASSIGN_OR_RETURN(const ColumnRef* ref, Find(id));
-  if (ref == nullptr) return absl::FailedPreconditionError("int column absent");
-  if (!IsIntEncoding(ref->encoding)) return absl::InvalidArgumentError("not an int column");
-  std::deque<std::string> keep;
-  KQ_ASSIGN_OR_RETURN(std::string_view in, RawView(id, ref->encoding, &keep));
-  return int_codec::LowerBound(ref->encoding, in, rows_, value);
+  if (!block_index_.has_value() || block_index_->first != id) {
+    if (!Searchable(id)) {
+      return absl::FailedPreconditionError("column is not searchable (uncompressed IntBlocks)");
+    }
+    std::deque<std::string> keep;  // stays empty: the column is stored uncompressed
+    KQ_ASSIGN_OR_RETURN(std::string_view raw, RawView(id, kEncIntBlocks, &keep));
+    KQ_ASSIGN_OR_RETURN(int_codec::BlockIndex index, int_codec::IndexBlocks(raw, rows_));
+    block_index_.emplace(id, std::move(index));
+  }
+  return int_codec::LowerBound(block_index_->second, value);
+}
+
+absl::StatusOr<std::string_view> SegmentView::SharedRaw(const ColumnRef& ref,
+                                                        std::shared_ptr<const void>* storage) const {
+  if (ref.compression == kCompNone) {
+    if (ref.stored_len != ref.raw_len) return Corrupt("column length");
+    *storage = ref.wide ? wide_owner_ : owner_;
+    return Stored(ref);
+  }
+  KQ_ASSIGN_OR_RETURN(std::string raw, Raw(ref));
+  auto owned = std::make_shared<const std::string>(std::move(raw));
+  std::string_view view(*owned);
+  *storage = std::move(owned);
+  return view;
 }
 
 namespace {
-bool GetDict(std::string_view* in, std::vector<std::string>* dict) {
+bool GetDict(std::string_view* in, std::vector<std::string_view>* dict) {
   uint64_t n;
   if (!NextVarint(in, &n) || n > in->size()) return false;
   dict->reserve(n);
@@ -190,8 +215,7 @@ absl::StatusOr<StringColumn> SegmentView::Strings(uint32_t id) const {
     return col;
   }
   if (ref->encoding != kEncDict) return absl::InvalidArgumentError("not a string column");
-  std::deque<std::string> keep;
-  KQ_ASSIGN_OR_RETURN(std::string_view in, RawView(id, kEncDict, &keep));
+  KQ_ASSIGN_OR_RETURN(std::string_view in, SharedRaw(*ref, &col.storage));
   if (!GetDict(&in, &col.dict)) return Corrupt("dictionary");
   col.codes.resize(rows_);
   const uint64_t ndict = col.dict.size();
@@ -229,8 +253,7 @@ absl::StatusOr<ListColumn> SegmentView::Lists(uint32_t id, std::vector<bool>* pr
     return col;
   }
   if (ref->encoding != kEncList) return absl::InvalidArgumentError("not a list column");
-  std::deque<std::string> keep;
-  KQ_ASSIGN_OR_RETURN(std::string_view in, RawView(id, kEncList, &keep));
+  KQ_ASSIGN_OR_RETURN(std::string_view in, SharedRaw(*ref, &col.storage));
   if (!GetDict(&in, &col.dict)) return Corrupt("list dictionary");
   for (size_t i = 0; i < rows_; ++i) {
     uint64_t n;

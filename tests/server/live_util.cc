@@ -81,7 +81,7 @@ absl::StatusOr<std::multiset<std::string>> StoredAuditIds(const std::string& dat
       storage::ScanRange{},
       [&](const storage::EventBatch& batch) -> absl::StatusOr<bool> {
         const storage::StringColumn& col = batch.Strings(storage::Column::kAuditId);
-        for (uint32_t code : col.codes) ids.insert(col.dict[code]);
+        for (uint32_t code : col.codes) ids.emplace(col.dict[code]);
         return true;
       },
       nullptr);

@@ -278,7 +278,7 @@ TEST_F(PolicyIngestTest, PerEnvironmentAndSourcePoliciesWithCountsPerRule) {
           for (size_t row = 0; row < batch.num_rows(); ++row) {
             KQ_ASSIGN_OR_RETURN(std::string req, batch.RequestObject(row));
             KQ_ASSIGN_OR_RETURN(std::string resp, batch.ResponseObject(row));
-            bodies[ids.dict[ids.codes[row]]] = {req, !resp.empty()};
+            bodies[std::string(ids.dict[ids.codes[row]])] = {req, !resp.empty()};
           }
           return true;
         },

@@ -21,7 +21,7 @@ inline std::map<std::string, int> StoredIdCounts(storage::Environment* env) {
       storage::ScanRange{},
       [&](const storage::EventBatch& b) -> absl::StatusOr<bool> {
         const auto& col = b.Strings(storage::Column::kAuditId);
-        for (uint32_t c : col.codes) ids[col.dict[c]]++;
+        for (uint32_t c : col.codes) ids[std::string(col.dict[c])]++;
         return true;
       },
       nullptr));

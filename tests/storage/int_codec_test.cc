@@ -103,7 +103,7 @@ TEST(IntCodecTest, DistinctAtMostCountsPresentValuesOnly) {
   EXPECT_FALSE(DistinctAtMost(values, present, 2));
 }
 
-TEST(IntCodecTest, LowerBoundAgreesWithStdLowerBound) {
+TEST(IntCodecTest, BlockLowerBoundAgreesWithStdLowerBound) {
   std::mt19937_64 rng(11);
   for (int iter = 0; iter < 200; ++iter) {
     const size_t rows = 1 + rng() % 700;
@@ -125,18 +125,15 @@ TEST(IntCodecTest, LowerBoundAgreesWithStdLowerBound) {
       probes.push_back(v + 1);
       probes.push_back(v - 1);
     }
-    for (uint8_t encoding : kEncodings) {
-      if (encoding == kEncIntDict && !DistinctAtMost(c.values, c.present, kMaxDictValues)) {
-        continue;
-      }
-      std::string raw;
-      Encode(encoding, c.values, c.present, perm, &raw);
-      for (int64_t probe : probes) {
-        size_t want = static_cast<size_t>(
-            std::lower_bound(c.values.begin(), c.values.end(), probe) - c.values.begin());
-        ASSERT_OK_AND_ASSIGN(size_t got, LowerBound(encoding, raw, rows, probe));
-        ASSERT_EQ(got, want) << "encoding " << int{encoding} << " probe " << probe;
-      }
+    std::string raw;
+    Encode(kEncIntBlocks, c.values, c.present, perm, &raw);
+    ASSERT_OK_AND_ASSIGN(BlockIndex index, IndexBlocks(raw, rows));
+    EXPECT_EQ(index.firsts.size(), (rows + kBlockValues - 1) / kBlockValues);
+    for (int64_t probe : probes) {
+      size_t want = static_cast<size_t>(std::lower_bound(c.values.begin(), c.values.end(), probe) -
+                                        c.values.begin());
+      ASSERT_OK_AND_ASSIGN(size_t got, LowerBound(index, probe));
+      ASSERT_EQ(got, want) << "probe " << probe << " rows " << rows;
     }
   }
 }
@@ -144,15 +141,22 @@ TEST(IntCodecTest, LowerBoundAgreesWithStdLowerBound) {
 TEST(IntCodecTest, LowerBoundOfAnEmptyColumnIsZero) {
   std::string raw;
   Encode(kEncIntBlocks, {}, {}, {}, &raw);
-  ASSERT_OK_AND_ASSIGN(size_t got, LowerBound(kEncIntBlocks, raw, 0, 5));
+  ASSERT_OK_AND_ASSIGN(BlockIndex index, IndexBlocks(raw, 0));
+  ASSERT_OK_AND_ASSIGN(size_t got, LowerBound(index, 5));
   EXPECT_EQ(got, 0u);
 }
 
-TEST(IntCodecTest, LowerBoundNeedsAValueInEveryRow) {
+TEST(IntCodecTest, BlockIndexNeedsAValueInEveryRowAndWellFormedBlocks) {
   std::string raw;
   Encode(kEncIntBlocks, {1, 2, 3}, {true, false, true}, {0, 1, 2}, &raw);
-  EXPECT_THAT(LowerBound(kEncIntBlocks, raw, 3, 2),
+  EXPECT_THAT(IndexBlocks(raw, 3),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("null")));
+  raw.clear();
+  Encode(kEncIntBlocks, {1, 2, 3}, {true, true, true}, {0, 1, 2}, &raw);
+  for (size_t len = 0; len < raw.size(); ++len) {
+    EXPECT_THAT(IndexBlocks(raw.substr(0, len), 3), IsDataLoss()) << "length " << len;
+  }
+  EXPECT_THAT(IndexBlocks(raw + '\x00', 3), IsDataLoss());
 }
 
 TEST(IntCodecTest, TruncatedOrExtendedBytesAreDataLoss) {
@@ -189,12 +193,10 @@ TEST(IntCodecTest, MalformedLayoutsAreDataLoss) {
   // A dictionary code past the dictionary.
   std::string dict;
   Encode(kEncIntDict, {5, 6}, {true, true}, {0, 1}, &dict);
-  dict.back() = 2;
+  dict.back() = 3;
   EXPECT_THAT(Decode(kEncIntDict, dict, 2), IsDataLoss());
   // A dictionary larger than one-byte codes can address.
-  std::string big("\x03", 1);
-  big += "\x81\x02";  // varint 257
-  EXPECT_THAT(Decode(kEncIntDict, big, 2), IsDataLoss());
+  EXPECT_THAT(Decode(kEncIntDict, "\x80\x02", 2), IsDataLoss());  // varint 256
   // Not an int encoding.
   EXPECT_THAT(Decode(segment_format::kEncDict, std::string(1, '\0'), 1),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not an int")));

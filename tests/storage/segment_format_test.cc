@@ -269,7 +269,7 @@ TEST(SegmentFormatTest, BuilderStoresUuidAuditIdsPackedAndReadsThemBack) {
   ASSERT_OK_AND_ASSIGN(SegmentView view, SegmentView::Parse(enc.segment));
   ASSERT_OK_AND_ASSIGN(StringColumn col, view.Strings(static_cast<uint32_t>(Column::kAuditId)));
   std::vector<std::string> got;
-  for (uint32_t c : col.codes) got.push_back(col.dict[c]);
+  for (uint32_t c : col.codes) got.emplace_back(col.dict[c]);
   std::sort(got.begin(), got.end());
   std::sort(ids.begin(), ids.end());
   EXPECT_EQ(got, ids);

@@ -362,7 +362,7 @@ TEST(StoreTest, DropBodiesAndDeleteRangeWorkByBucket) {
       [&](const EventBatch& batch) -> absl::StatusOr<bool> {
         const auto& ids = batch.Strings(Column::kAuditId);
         for (size_t r = 0; r < batch.num_rows(); ++r) {
-          KQ_ASSIGN_OR_RETURN(request_by_id[ids.dict[ids.codes[r]]], batch.RequestObject(r));
+          KQ_ASSIGN_OR_RETURN(request_by_id[std::string(ids.dict[ids.codes[r]])], batch.RequestObject(r));
         }
         return true;
       },
@@ -416,7 +416,7 @@ TEST(StoreTest, LookupsFindNeedlesWithoutScanningEverything) {
         const auto& ids = batch.Strings(Column::kAuditId);
         for (size_t r = 0; r < batch.num_rows(); ++r) {
           EXPECT_EQ(ids.dict[ids.codes[r]], "id-5-7");
-          stages.push_back(st.dict[st.codes[r]]);
+          stages.emplace_back(st.dict[st.codes[r]]);
         }
         return true;
       },
