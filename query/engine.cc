@@ -55,6 +55,15 @@ absl::StatusOr<std::unique_ptr<Prepared>> Prepare(std::string_view text,
   }
   for (; i < p->bound.ops.size(); ++i) p->rest.push_back(&p->bound.ops[i]);
   p->plan = PlanScan(p->filters);
+  // What every batch is read for: the filters' columns, then a batch summarize's key columns
+  // (not bin(time, ...): its bins come from TimeLowerBound, without the time column).
+  for (const BoundExpr* f : p->filters) AddColumnsRead(*f, &p->plan.range.decode_ahead);
+  if (!p->rest.empty() && p->rest[0]->kind == BoundOp::Kind::kSummarize &&
+      p->rest[0]->input_is_batch) {
+    for (const BoundExpr& key : p->rest[0]->exprs) {
+      if (key.kind == K::kBatchColumn) AddColumnsRead(key, &p->plan.range.decode_ahead);
+    }
+  }
   // Look-ups hand out batches in index order, not time order: no early stop for them.
   bool lookup = p->plan.audit_id.has_value() || p->plan.name.has_value();
   if (!lookup && !p->rest.empty() && p->rest[0]->kind == BoundOp::Kind::kTop &&

@@ -47,12 +47,25 @@ std::vector<uint32_t> Minus(const std::vector<uint32_t>& all, const std::vector<
   return out;
 }
 
-// Keeps the rows of `sel` whose value is present and passes `keep`, without branches on it.
+// Keeps the rows of `sel` whose value is present and passes `keep`, without branches on it. A
+// dictionary-coded column is judged once per dictionary value, then by one byte per row.
 template <typename F>
 void KeepInts(const storage::IntColumn& ints, std::vector<uint32_t>* sel, F keep) {
   uint32_t* rows = sel->data();
-  const int64_t* values = ints.values.data();
   size_t out = 0;
+  if (!ints.codes.empty()) {
+    uint8_t verdict[256] = {};  // code 0 (null) and codes past the dictionary: not kept
+    for (size_t k = 0; k < ints.dict.size() && k < 255; ++k) verdict[k + 1] = keep(ints.dict[k]);
+    const uint8_t* codes = ints.codes.data();
+    for (size_t i = 0, n = sel->size(); i < n; ++i) {
+      uint32_t r = rows[i];
+      rows[out] = r;
+      out += verdict[codes[r]];
+    }
+    sel->resize(out);
+    return;
+  }
+  const int64_t* values = ints.values.data();
   for (size_t i = 0, n = sel->size(); i < n; ++i) {
     uint32_t r = rows[i];
     rows[out] = r;
@@ -125,6 +138,13 @@ bool IntCompareLeaf(const BoundExpr& e, const storage::EventBatch& batch,
 }
 
 }  // namespace
+
+void AddColumnsRead(const BoundExpr& e, std::vector<storage::Column>* out) {
+  if (e.kind == K::kBatchColumn && std::find(out->begin(), out->end(), e.column) == out->end()) {
+    out->push_back(e.column);
+  }
+  for (const BoundExpr& a : e.args) AddColumnsRead(a, out);
+}
 
 int EvalCost(const BoundExpr& e) {
   int cost = 0;

@@ -37,6 +37,9 @@ class BatchFilter {
 // Replaces every constant subexpression (no field reads) by its value, given now().
 void FoldConstants(BoundExpr* e, TimeMicros now);
 
+// Adds to `out` (once each) the batch columns `e` reads.
+void AddColumnsRead(const BoundExpr& e, std::vector<storage::Column>* out);
+
 // The cost class of evaluating `e` on a batch row: 0 dictionary/int columns only, 1 other
 // columns, 2 needs event JSON or a body.
 int EvalCost(const BoundExpr& e);

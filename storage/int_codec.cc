@@ -223,6 +223,8 @@ absl::StatusOr<IntColumn> DecodeDict(std::string_view in, size_t rows) {
     col.present[i] = codes[i] != 0;
   }
   if (max_code > ndict) return Corrupt("int dictionary code");
+  col.dict.assign(dict + 1, dict + 1 + ndict);
+  col.codes.assign(codes, codes + rows);
   return col;
 }
 

@@ -3,9 +3,13 @@
 #include <rocksdb/db.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -20,6 +24,12 @@ namespace kq::storage {
 namespace {
 
 constexpr size_t kNumColumns = 22;
+// Scan decodes ahead (ScanRange::decode_ahead) on kReadAheadThreads threads, only for at least
+// kMinReadAheadSegments segments (a thread costs tens of microseconds), at most
+// kReadAheadBatches segments ahead of the callback.
+constexpr size_t kReadAheadThreads = 2;
+constexpr size_t kMinReadAheadSegments = 4;
+constexpr size_t kReadAheadBatches = 4;
 
 // Returns the BodyBlock bytes of one kind ('\x01' request, '\x02' response), "" when absent.
 using BodySource = std::function<absl::StatusOr<std::string>(char kind)>;
@@ -64,6 +74,20 @@ class SegmentBatch : public EventBatch {
     const auto time = static_cast<uint32_t>(Column::kTime);
     if (ints_[time].has_value() || !view_.Searchable(time)) return EventBatch::TimeLowerBound(t);
     return Keep(view_.LowerBound(time, t), [] { return size_t{0}; });
+  }
+
+  // Decodes `columns` into the batch's caches: what Scan's reading thread does before it hands
+  // the batch to the scanning thread.
+  void DecodeAhead(const std::vector<Column>& columns) const {
+    for (Column c : columns) {
+      if (c == Column::kTime || c == Column::kStageTime || c == Column::kCode) {
+        Ints(c);
+      } else if (c == Column::kGroups || c == Column::kSourceIps) {
+        Lists(c);
+      } else {
+        Strings(c);
+      }
+    }
   }
 
   const StringColumn& Strings(Column c) const override {
@@ -240,13 +264,16 @@ class ReaderImpl : public Reader {
         todo.push_back(&e);
       }
     }
-    for (const Entry* e : todo) {
-      KQ_ASSIGN_OR_RETURN(std::unique_ptr<SegmentBatch> batch, ReadSegment(*e, stats));
-      KQ_ASSIGN_OR_RETURN(bool more, fn(*batch));
-      KQ_RETURN_IF_ERROR(Annotate(batch->status(), SegmentName(*e)));
-      if (!more) break;
+    if (range.decode_ahead.empty() || todo.size() < kMinReadAheadSegments) {
+      for (const Entry* e : todo) {
+        KQ_ASSIGN_OR_RETURN(std::unique_ptr<SegmentBatch> batch, ReadSegment(*e, stats, stats));
+        KQ_ASSIGN_OR_RETURN(bool more, fn(*batch));
+        KQ_RETURN_IF_ERROR(Annotate(batch->status(), SegmentName(*e)));
+        if (!more) break;
+      }
+      return absl::OkStatus();
     }
-    return absl::OkStatus();
+    return ScanAhead(todo, range.decode_ahead, fn, stats);
   }
 
   // The auditID index names the (bucket, namespace) groups holding the auditID (and, rarely,
@@ -307,7 +334,7 @@ class ReaderImpl : public Reader {
         for (const auto& v : set->values) add(v);
         continue;
       }
-      KQ_ASSIGN_OR_RETURN(std::unique_ptr<SegmentBatch> batch, ReadSegment(e, &stats));
+      KQ_ASSIGN_OR_RETURN(std::unique_ptr<SegmentBatch> batch, ReadSegment(e, &stats, &stats));
       if (c == Column::kGroups || c == Column::kSourceIps) {
         for (const auto& v : batch->Lists(c).dict) add(v);
       } else if (c == Column::kTime || c == Column::kStageTime || c == Column::kCode) {
@@ -402,9 +429,79 @@ class ReaderImpl : public Reader {
     return false;
   }
 
-  // `cache_wide`: a wide part fetched later goes into the block cache (look-ups, which touch
-  // few segments); scans read it with fill_cache=false to keep the cache for narrow parts.
+  // Scan's pipeline: kReadAheadThreads threads read the segments of `todo` and decode `columns`
+  // of each, at most kReadAheadBatches ahead of `fn`, which runs on this thread in todo order.
+  absl::Status ScanAhead(const std::vector<const Entry*>& todo, const std::vector<Column>& columns,
+                         const BatchCallback& fn, ScanStats* stats) {
+    using Slot = std::optional<absl::StatusOr<std::unique_ptr<SegmentBatch>>>;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<Slot> slots(todo.size());
+    size_t next = 0;   // the next segment a reading thread takes
+    size_t taken = 0;  // the next segment `fn` gets
+    bool stop = false;
+    // The reading threads' counters; `stats` is this thread's until they are joined (a wide
+    // part, fetched later by `fn` on this thread, counts there).
+    std::vector<ScanStats> read_stats(kReadAheadThreads);
+    std::vector<std::thread> readers;
+    for (size_t t = 0; t < kReadAheadThreads; ++t) {
+      readers.emplace_back([&, t] {
+        while (true) {
+          size_t i;
+          {
+            std::unique_lock<std::mutex> l(mu);
+            cv.wait(l, [&] { return stop || next >= todo.size() || next < taken + kReadAheadBatches; });
+            if (stop || next >= todo.size()) return;
+            i = next++;
+          }
+          auto batch = ReadSegment(*todo[i], &read_stats[t], stats);
+          if (batch.ok()) (*batch)->DecodeAhead(columns);
+          {
+            std::lock_guard<std::mutex> l(mu);
+            slots[i] = std::move(batch);
+          }
+          cv.notify_all();
+        }
+      });
+    }
+    absl::Status status;
+    for (size_t i = 0; i < todo.size(); ++i) {
+      absl::StatusOr<std::unique_ptr<SegmentBatch>> batch;
+      {
+        std::unique_lock<std::mutex> l(mu);
+        cv.wait(l, [&] { return slots[i].has_value(); });
+        batch = *std::move(slots[i]);
+        taken = i + 1;
+      }
+      cv.notify_all();
+      if (!batch.ok()) {
+        status = batch.status();
+        break;
+      }
+      absl::StatusOr<bool> more = fn(**batch);
+      status = more.ok() ? Annotate((*batch)->status(), SegmentName(*todo[i])) : more.status();
+      if (!status.ok() || !*more) break;
+    }
+    {
+      std::lock_guard<std::mutex> l(mu);
+      stop = true;
+    }
+    cv.notify_all();
+    for (std::thread& r : readers) r.join();
+    for (const ScanStats& r : read_stats) {
+      stats->bytes_read += r.bytes_read;
+      stats->segments_read += r.segments_read;
+      stats->rows_read += r.rows_read;
+    }
+    return status;
+  }
+
+  // Counters of the read go to `stats`, those of a wide part fetched later (by the callback) to
+  // `later_stats`. `cache_wide`: a wide part fetched later goes into the block cache (look-ups,
+  // which touch few segments); scans read it with fill_cache=false to keep the cache for narrow
+  // parts.
   absl::StatusOr<std::unique_ptr<SegmentBatch>> ReadSegment(const Entry& e, ScanStats* stats,
+                                                            ScanStats* later_stats,
                                                             bool cache_wide = false) {
     // Pinned: the segment's bytes stay in RocksDB's block (or memtable) and are not copied.
     auto value = std::make_shared<rocksdb::PinnableSlice>();
@@ -432,8 +529,9 @@ class ReaderImpl : public Reader {
     rocksdb::ColumnFamilyHandle* segments = env_->cf(EnvironmentImpl::kSegments);
     rocksdb::ReadOptions wide_ro = ro_;
     wide_ro.fill_cache = cache_wide;
-    // `stats` outlives the batch: batches live only during the scan's callback.
-    WideSource wide = [db, segments, wide_ro, key, name, stats]() -> absl::StatusOr<Pinned> {
+    // `later_stats` outlives the batch: batches live only during the scan's callback.
+    WideSource wide = [db, segments, wide_ro, key, name,
+                       stats = later_stats]() -> absl::StatusOr<Pinned> {
       auto value = std::make_shared<rocksdb::PinnableSlice>();
       rocksdb::Status st = db->Get(wide_ro, segments, key + kWideSuffix, value.get());
       if (st.IsNotFound()) return absl::DataLossError(absl::StrCat(name, ": wide part missing"));
@@ -467,7 +565,7 @@ class ReaderImpl : public Reader {
         continue;
       }
       KQ_ASSIGN_OR_RETURN(std::unique_ptr<SegmentBatch> batch,
-                          ReadSegment(e, stats, /*cache_wide=*/true));
+                          ReadSegment(e, stats, stats, /*cache_wide=*/true));
       absl::StatusOr<std::vector<Event>> events = MatchingEvents(*batch, column, needle, range);
       if (!events.ok()) return Annotate(events.status(), SegmentName(e));
       if (events->empty()) continue;

@@ -76,6 +76,11 @@ struct StringColumn {
 struct IntColumn {
   std::vector<int64_t> values;
   std::vector<uint8_t> present;
+  // Also set when the segment stores the column as a dictionary (a few distinct values, e.g.
+  // status codes): row i is dict[codes[i] - 1], null when codes[i] == 0. A filter can then
+  // judge each dictionary value once and read one byte per row instead of nine.
+  std::vector<int64_t> dict;
+  std::vector<uint8_t> codes;
 };
 
 // Lists of strings: row i holds codes[offsets[i] .. offsets[i+1]) into dict.
@@ -136,6 +141,11 @@ struct ScanRange {
   };
   std::vector<AnyOf> hints;
   bool newest_first = false;
+  // Columns the callback reads from (nearly) every batch. When set and the scan reads several
+  // segments, Scan fetches the next segments and decodes these columns on a second thread
+  // while the callback works on the batch before; batches still come in order, on the calling
+  // thread, and the callback sees no difference but time.
+  std::vector<Column> decode_ahead;
 };
 
 // Counters of one scan, reported by explain and query statistics.
