@@ -2,13 +2,14 @@
 # Side-by-side benchmark of kq against what users would pick instead (issue 9).
 #
 #   tools/bench/run.sh [--events N] [--runs N] [--jq-runs N] [--no-compress] [--no-webhook]
-#                      [--workdir DIR] [--report FILE] [--keep]
+#                      [--no-sqlite] [--workdir DIR] [--report FILE] [--keep]
 #
 # Generates one corpus with `kq gen`, then measures on that same file, in one run:
 #   kq      bulk import (kq --data DIR import), webhook ingest through kqd (15 concurrent
 #           senders, 400-event EventList batches, durable 200s), bytes on disk, peak RSS, and
 #           the latency (median, p95) of six fixed queries;
-#   SQLite  the JSON in a table with indexed generated columns (Debian's sqlite3);
+#   SQLite  the JSON in a table with indexed generated columns (Debian's sqlite3; --no-sqlite
+#           skips it: loading 10M events takes it about 4 minutes);
 #   DuckDB  the JSON loaded into a native table (@duckdb/node-api from npm, installed into
 #           tools/bench/peers/node_modules);
 #   jq      the same questions as scans of the file;
@@ -33,6 +34,7 @@ RUNS=10
 JQ_RUNS=1
 COMPRESS=1
 WEBHOOK=1
+SQLITE=1
 WORK="$ROOT/tools/bench/out/work"
 REPORT="$ROOT/docs/benchmarks.md"
 KEEP=0
@@ -40,7 +42,7 @@ SEED=1
 NS=payments
 ZSTD_SAMPLE_LINES=200000
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -49,6 +51,7 @@ while [[ $# -gt 0 ]]; do
     --jq-runs) JQ_RUNS="$2"; shift 2 ;;
     --no-compress) COMPRESS=0; shift ;;
     --no-webhook) WEBHOOK=0; shift ;;
+    --no-sqlite) SQLITE=0; shift ;;
     --workdir) WORK="$2"; shift 2 ;;
     --report) REPORT="$2"; shift 2 ;;
     --keep) KEEP=1; shift ;;
@@ -88,7 +91,7 @@ need() {  # need COMMAND PACKAGE: installs PACKAGE when COMMAND is missing; fals
 [[ -x "$KQ" ]] || die "$KQ not found: build first (cmake --build $BUILD_DIR --target kq kqd)"
 [[ -x /usr/bin/time ]] || apt_install time || die "/usr/bin/time is needed (apt-get install time)"
 need curl curl || die "curl is needed"
-HAVE_SQLITE=1; need sqlite3 sqlite3 || HAVE_SQLITE=0
+HAVE_SQLITE="$SQLITE"; [[ "$SQLITE" -eq 0 ]] || need sqlite3 sqlite3 || HAVE_SQLITE=0
 HAVE_JQ=1; need jq jq || HAVE_JQ=0
 HAVE_ZSTD=1; need zstd zstd || HAVE_ZSTD=0
 HAVE_DUCKDB=1
@@ -378,7 +381,7 @@ EOF
     printf 'sqlite\t%s\t%s\t%s\n' "$q" "$(stats "${times[@]}" | tr ' ' '\t')" "$(wc -l <"$WORK/sqlite-$q.out")" >>"$RESULTS"
   done
 else
-  SQLITE_NOTE="skipped (sqlite3 not installable)"
+  SQLITE_NOTE="skipped ($([[ "$SQLITE" -eq 0 ]] && echo --no-sqlite || echo 'sqlite3 not installable'))"
 fi
 
 # ---------------------------------------------------------------------------------------------
