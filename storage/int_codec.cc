@@ -115,20 +115,26 @@ void EncodeDelta(const std::vector<int64_t>& kept, std::string* out) {
   }
 }
 
+// The block count of `values` values.
+size_t BlockCount(size_t values) { return (values + kBlockValues - 1) / kBlockValues; }
+
 void EncodeBlocks(const std::vector<int64_t>& kept, std::string* out) {
-  for (size_t start = 0; start < kept.size(); start += kBlockValues) {
-    const size_t n = std::min(kBlockValues, kept.size() - start);
+  const size_t nblocks = BlockCount(kept.size());
+  std::string widths, deltas;
+  for (size_t b = 0; b < nblocks; ++b) {
+    const size_t start = b * kBlockValues;
+    const size_t end = std::min(start + kBlockValues, kept.size());
     uint64_t widest = 0;
-    for (size_t i = start + 1; i < start + n; ++i) {
-      widest |= ZigZagEncode(WrapSub(kept[i], kept[i - 1]));
-    }
+    for (size_t i = start + 1; i < end; ++i) widest |= ZigZagEncode(WrapSub(kept[i], kept[i - 1]));
     const int width = (std::bit_width(widest) + 7) / 8;
     PutLittleEndian(out, static_cast<uint64_t>(kept[start]), 8);
-    out->push_back(static_cast<char>(width));
-    for (size_t i = start + 1; i < start + n; ++i) {
-      PutLittleEndian(out, ZigZagEncode(WrapSub(kept[i], kept[i - 1])), width);
+    widths.push_back(static_cast<char>(width));
+    for (size_t i = start + 1; i < end; ++i) {
+      PutLittleEndian(&deltas, ZigZagEncode(WrapSub(kept[i], kept[i - 1])), width);
     }
   }
+  out->append(widths);
+  out->append(deltas);
 }
 
 // IntDict has no presence bitmap: code 0 is null, code k the k-th (from 1) dictionary value.
@@ -160,44 +166,68 @@ absl::Status DecodeDeltaValues(std::string_view in, const Presence& presence, in
   return absl::OkStatus();
 }
 
-// One IntBlocks block of `n` values at *p into out[0..n); advances *p.
-absl::Status DecodeBlock(const uint8_t** p, const uint8_t* end, size_t n, int64_t* out) {
-  if (end - *p < 9) return Corrupt("int block header");
-  int64_t prev = static_cast<int64_t>(LoadLittleEndian64(*p));
-  const int width = (*p)[8];
-  *p += 9;
-  if (width > 8) return Corrupt("int block width");
-  const size_t bytes = (n - 1) * static_cast<size_t>(width);
-  if (static_cast<size_t>(end - *p) < bytes) return Corrupt("int block values");
-  out[0] = prev;
-  const uint8_t* q = *p;
-  const uint64_t mask = width == 8 ? ~0ull : (1ull << (8 * width)) - 1;
-  if (static_cast<size_t>(end - q) >= bytes + 8) {
-    // Eight readable bytes after every delta: one unaligned load each, no length branch.
-    for (size_t i = 1; i < n; ++i, q += width) {
-      prev = WrapAdd(prev, ZigZagDecode(LoadLittleEndian64(q) & mask));
-      out[i] = prev;
-    }
-  } else {
-    for (size_t i = 1; i < n; ++i, q += width) {
-      uint64_t z = 0;
-      for (int b = 0; b < width; ++b) z |= static_cast<uint64_t>(q[b]) << (8 * b);
-      prev = WrapAdd(prev, ZigZagDecode(z));
-      out[i] = prev;
-    }
+// An IntBlocks column after its presence bitmap, checked: every width at most 8 and the deltas
+// exactly as long as the widths say.
+struct Blocks {
+  const uint8_t* firsts = nullptr;  // count × 8 bytes
+  const uint8_t* widths = nullptr;  // count bytes
+  const uint8_t* deltas = nullptr;  // to `end`
+  const uint8_t* end = nullptr;
+  size_t values = 0;
+  size_t count = 0;
+
+  int64_t First(size_t b) const { return static_cast<int64_t>(LoadLittleEndian64(firsts + 8 * b)); }
+  size_t Size(size_t b) const { return std::min(kBlockValues, values - b * kBlockValues); }
+  size_t DeltaBytes(size_t b) const { return (Size(b) - 1) * widths[b]; }
+};
+
+absl::StatusOr<Blocks> SplitBlocks(std::string_view in, size_t values) {
+  Blocks blocks;
+  blocks.values = values;
+  blocks.count = BlockCount(values);
+  if (in.size() / 9 < blocks.count) return Corrupt("int block headers");
+  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
+  blocks.firsts = p;
+  blocks.widths = p + 8 * blocks.count;
+  blocks.deltas = blocks.widths + blocks.count;
+  blocks.end = p + in.size();
+  size_t total = 0;
+  for (size_t b = 0; b < blocks.count; ++b) {
+    if (blocks.widths[b] > 8) return Corrupt("int block width");
+    total += blocks.DeltaBytes(b);
   }
-  *p = q;
-  return absl::OkStatus();
+  if (static_cast<size_t>(blocks.end - blocks.deltas) != total) return Corrupt("int block values");
+  return blocks;
+}
+
+// Block `b`, whose deltas start at `deltas`, into out[0..Size(b)).
+void DecodeBlock(const Blocks& blocks, size_t b, const uint8_t* deltas, int64_t* out) {
+  const size_t n = blocks.Size(b);
+  const int width = blocks.widths[b];
+  const uint64_t mask = width == 8 ? ~0ull : (1ull << (8 * width)) - 1;
+  int64_t prev = blocks.First(b);
+  out[0] = prev;
+  size_t i = 1;
+  // One unaligned load per delta while eight bytes are readable; the last few bytewise.
+  for (; i < n && blocks.end - deltas >= 8; ++i, deltas += width) {
+    prev = WrapAdd(prev, ZigZagDecode(LoadLittleEndian64(deltas) & mask));
+    out[i] = prev;
+  }
+  for (; i < n; ++i, deltas += width) {
+    uint64_t z = 0;
+    for (int k = 0; k < width; ++k) z |= static_cast<uint64_t>(deltas[k]) << (8 * k);
+    prev = WrapAdd(prev, ZigZagDecode(z));
+    out[i] = prev;
+  }
 }
 
 absl::Status DecodeBlockValues(std::string_view in, const Presence& presence, int64_t* out) {
-  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
-  const uint8_t* end = p + in.size();
-  for (size_t start = 0; start < presence.present; start += kBlockValues) {
-    const size_t n = std::min(kBlockValues, presence.present - start);
-    KQ_RETURN_IF_ERROR(DecodeBlock(&p, end, n, out + start));
+  KQ_ASSIGN_OR_RETURN(Blocks blocks, SplitBlocks(in, presence.present));
+  const uint8_t* deltas = blocks.deltas;
+  for (size_t b = 0; b < blocks.count; ++b) {
+    DecodeBlock(blocks, b, deltas, out + b * kBlockValues);
+    deltas += blocks.DeltaBytes(b);
   }
-  if (p != end) return Corrupt("int trailing bytes");
   return absl::OkStatus();
 }
 
@@ -284,42 +314,29 @@ absl::StatusOr<IntColumn> Decode(uint8_t encoding, std::string_view raw, size_t 
   return col;
 }
 
-absl::StatusOr<BlockIndex> IndexBlocks(std::string_view raw, size_t rows) {
+absl::StatusOr<size_t> BlocksLowerBound(std::string_view raw, size_t rows, int64_t value) {
   KQ_ASSIGN_OR_RETURN(Presence presence, TakePresence(&raw, rows));
   if (!presence.all) return absl::FailedPreconditionError("int column has null rows");
-  BlockIndex index;
-  index.blocks = raw;
-  index.rows = rows;
-  const auto* begin = reinterpret_cast<const uint8_t*>(raw.data());
-  const uint8_t* end = begin + raw.size();
-  const uint8_t* p = begin;
-  for (size_t start = 0; start < rows; start += kBlockValues) {
-    const size_t n = std::min(kBlockValues, rows - start);
-    if (end - p < 9) return Corrupt("int block header");
-    const size_t bytes = 9 + (n - 1) * static_cast<size_t>(p[8]);
-    if (static_cast<size_t>(end - p) < bytes) return Corrupt("int block values");
-    index.firsts.push_back(static_cast<int64_t>(LoadLittleEndian64(p)));
-    index.offsets.push_back(static_cast<size_t>(p - begin));
-    p += bytes;
-  }
-  if (p != end) return Corrupt("int trailing bytes");
-  return index;
-}
-
-absl::StatusOr<size_t> LowerBound(const BlockIndex& index, int64_t value) {
-  // The first block whose first value is >= value; the answer is in the block before it, or is
+  KQ_ASSIGN_OR_RETURN(Blocks blocks, SplitBlocks(raw, rows));
+  // The first block whose first value is >= value: the answer is in the block before it, or is
   // that block's first row.
-  const size_t after = static_cast<size_t>(
-      std::lower_bound(index.firsts.begin(), index.firsts.end(), value) - index.firsts.begin());
-  if (after == 0) return 0;
-  const size_t block = after - 1;
-  const size_t start = block * kBlockValues;
-  const size_t n = std::min(kBlockValues, index.rows - start);
-  const auto* begin = reinterpret_cast<const uint8_t*>(index.blocks.data());
-  const uint8_t* p = begin + index.offsets[block];
+  size_t lo = 0, hi = blocks.count;
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (blocks.First(mid) < value) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo == 0) return 0;
+  const size_t b = lo - 1;
+  const uint8_t* deltas = blocks.deltas;
+  for (size_t j = 0; j < b; ++j) deltas += blocks.DeltaBytes(j);
   int64_t values[kBlockValues];
-  KQ_RETURN_IF_ERROR(DecodeBlock(&p, begin + index.blocks.size(), n, values));
-  return start + static_cast<size_t>(std::lower_bound(values, values + n, value) - values);
+  DecodeBlock(blocks, b, deltas, values);
+  const size_t n = blocks.Size(b);
+  return b * kBlockValues + static_cast<size_t>(std::lower_bound(values, values + n, value) - values);
 }
 
 }  // namespace kq::storage::int_codec

@@ -1,6 +1,6 @@
 // The three encodings of an int column's raw bytes (docs/format.md, "Segment"): IntDelta
-// (zigzag varint deltas), IntBlocks (blocks of 128 values, each with its first value in full, so
-// a search over sorted values decodes one block) and IntDict (a sorted dictionary of the
+// (zigzag varint deltas), IntBlocks (blocks of 128 values with their first values in full, in
+// one array, so a search over sorted values decodes one block) and IntDict (a sorted dictionary of the
 // distinct values and a one-byte code per row, 0 for null). Internal to the storage module. Stateless and
 // thread-safe.
 #ifndef KQ_STORAGE_INT_CODEC_H_
@@ -36,22 +36,12 @@ bool DistinctAtMost(const std::vector<int64_t>& values, const std::vector<bool>&
 // bytes, InvalidArgument on an encoding that is not an int encoding.
 [[nodiscard]] absl::StatusOr<IntColumn> Decode(uint8_t encoding, std::string_view raw, size_t rows);
 
-// The block headers of an IntBlocks column whose rows all hold a value in ascending order (the
-// time column), for searches that decode one block each. Points into the raw bytes it was made
-// from, which must outlive it.
-struct BlockIndex {
-  std::string_view blocks;       // the raw bytes after the presence bitmap
-  size_t rows = 0;
-  std::vector<int64_t> firsts;   // each block's first value
-  std::vector<size_t> offsets;   // each block's offset in `blocks`
-};
-
-// FailedPrecondition when a row is null; DataLoss on malformed bytes.
-[[nodiscard]] absl::StatusOr<BlockIndex> IndexBlocks(std::string_view raw, size_t rows);
-
-// The first row whose value is >= `value` (index.rows when none). Decodes one block. DataLoss
-// on a malformed block (values out of order are not detected).
-[[nodiscard]] absl::StatusOr<size_t> LowerBound(const BlockIndex& index, int64_t value);
+// The first row whose value is >= `value` (`rows` when none) in IntBlocks bytes `raw` whose
+// rows all hold a value, in ascending order (the time column). Binary search over the blocks'
+// first values, then one block decoded. FailedPrecondition when a row is null; DataLoss on
+// malformed bytes (values out of order are not detected).
+[[nodiscard]] absl::StatusOr<size_t> BlocksLowerBound(std::string_view raw, size_t rows,
+                                                      int64_t value);
 
 }  // namespace kq::storage::int_codec
 

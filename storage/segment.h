@@ -21,7 +21,6 @@
 
 #include "absl/status/statusor.h"
 #include "storage/event.h"
-#include "storage/int_codec.h"
 #include "storage/scan.h"
 #include "storage/summary.h"
 
@@ -129,9 +128,8 @@ class SegmentView {
   bool Searchable(uint32_t id) const;
   // The first row whose int column `id` is >= `value` (rows() when none), for a Searchable
   // column with a value in every row, in ascending order (the time column: rows are in time
-  // order). The first call indexes the column's block headers (kept for later calls on the same
-  // column); each call decodes one block of 128 values. FailedPrecondition when the column is
-  // not Searchable or has a null row.
+  // order). Binary search over the blocks' first values, then one block of 128 decoded.
+  // FailedPrecondition when the column is not Searchable or has a null row.
   [[nodiscard]] absl::StatusOr<size_t> LowerBound(uint32_t id, int64_t value) const;
   [[nodiscard]] absl::StatusOr<StringColumn> Strings(uint32_t id) const;
   // `present` (optional) receives, per row, whether the list was present (vs absent).
@@ -188,8 +186,6 @@ class SegmentView {
   std::vector<ColumnRef> columns_;
   // The raw bytes of the column FindRows last searched (by id).
   mutable std::optional<std::pair<uint32_t, std::string>> searched_;
-  // The block index LowerBound last built (by column id).
-  mutable std::optional<std::pair<uint32_t, int_codec::BlockIndex>> block_index_;
 };
 
 // Decodes a BodyBlock of a segment with `rows` rows.

@@ -166,16 +166,12 @@ bool SegmentView::Searchable(uint32_t id) const {
 }
 
 absl::StatusOr<size_t> SegmentView::LowerBound(uint32_t id, int64_t value) const {
-  if (!block_index_.has_value() || block_index_->first != id) {
-    if (!Searchable(id)) {
-      return absl::FailedPreconditionError("column is not searchable (uncompressed IntBlocks)");
-    }
-    std::deque<std::string> keep;  // stays empty: the column is stored uncompressed
-    KQ_ASSIGN_OR_RETURN(std::string_view raw, RawView(id, kEncIntBlocks, &keep));
-    KQ_ASSIGN_OR_RETURN(int_codec::BlockIndex index, int_codec::IndexBlocks(raw, rows_));
-    block_index_.emplace(id, std::move(index));
+  if (!Searchable(id)) {
+    return absl::FailedPreconditionError("column is not searchable (uncompressed IntBlocks)");
   }
-  return int_codec::LowerBound(block_index_->second, value);
+  std::deque<std::string> keep;  // stays empty: the column is stored uncompressed
+  KQ_ASSIGN_OR_RETURN(std::string_view raw, RawView(id, kEncIntBlocks, &keep));
+  return int_codec::BlocksLowerBound(raw, rows_, value);
 }
 
 absl::StatusOr<std::string_view> SegmentView::SharedRaw(const ColumnRef& ref,

@@ -127,12 +127,10 @@ TEST(IntCodecTest, BlockLowerBoundAgreesWithStdLowerBound) {
     }
     std::string raw;
     Encode(kEncIntBlocks, c.values, c.present, perm, &raw);
-    ASSERT_OK_AND_ASSIGN(BlockIndex index, IndexBlocks(raw, rows));
-    EXPECT_EQ(index.firsts.size(), (rows + kBlockValues - 1) / kBlockValues);
     for (int64_t probe : probes) {
       size_t want = static_cast<size_t>(std::lower_bound(c.values.begin(), c.values.end(), probe) -
                                         c.values.begin());
-      ASSERT_OK_AND_ASSIGN(size_t got, LowerBound(index, probe));
+      ASSERT_OK_AND_ASSIGN(size_t got, BlocksLowerBound(raw, rows, probe));
       ASSERT_EQ(got, want) << "probe " << probe << " rows " << rows;
     }
   }
@@ -141,22 +139,21 @@ TEST(IntCodecTest, BlockLowerBoundAgreesWithStdLowerBound) {
 TEST(IntCodecTest, LowerBoundOfAnEmptyColumnIsZero) {
   std::string raw;
   Encode(kEncIntBlocks, {}, {}, {}, &raw);
-  ASSERT_OK_AND_ASSIGN(BlockIndex index, IndexBlocks(raw, 0));
-  ASSERT_OK_AND_ASSIGN(size_t got, LowerBound(index, 5));
+  ASSERT_OK_AND_ASSIGN(size_t got, BlocksLowerBound(raw, 0, 5));
   EXPECT_EQ(got, 0u);
 }
 
-TEST(IntCodecTest, BlockIndexNeedsAValueInEveryRowAndWellFormedBlocks) {
+TEST(IntCodecTest, BlockSearchNeedsAValueInEveryRowAndWellFormedBlocks) {
   std::string raw;
   Encode(kEncIntBlocks, {1, 2, 3}, {true, false, true}, {0, 1, 2}, &raw);
-  EXPECT_THAT(IndexBlocks(raw, 3),
+  EXPECT_THAT(BlocksLowerBound(raw, 3, 2),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("null")));
   raw.clear();
   Encode(kEncIntBlocks, {1, 2, 3}, {true, true, true}, {0, 1, 2}, &raw);
   for (size_t len = 0; len < raw.size(); ++len) {
-    EXPECT_THAT(IndexBlocks(raw.substr(0, len), 3), IsDataLoss()) << "length " << len;
+    EXPECT_THAT(BlocksLowerBound(raw.substr(0, len), 3, 2), IsDataLoss()) << "length " << len;
   }
-  EXPECT_THAT(IndexBlocks(raw + '\x00', 3), IsDataLoss());
+  EXPECT_THAT(BlocksLowerBound(raw + '\x00', 3, 2), IsDataLoss());
 }
 
 TEST(IntCodecTest, TruncatedOrExtendedBytesAreDataLoss) {
@@ -185,7 +182,7 @@ TEST(IntCodecTest, MalformedLayoutsAreDataLoss) {
   // Bits set past the last row.
   EXPECT_THAT(Decode(kEncIntDelta, std::string("\xFF\x00\x00\x00\x00\x00\x00\x00\x00", 9), 3),
               IsDataLoss());
-  // A block width over 8 bytes.
+  // A block width over 8 bytes (after the bitmap byte and the block's first value).
   std::string blocks;
   Encode(kEncIntBlocks, {5, 6}, {true, true}, {0, 1}, &blocks);
   blocks[1 + 8] = 9;
