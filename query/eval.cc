@@ -16,10 +16,8 @@ namespace {
 using K = BoundExpr::Kind;
 using storage::Column;
 
-bool IsIntColumn(Column c) {
-  return c == Column::kTime || c == Column::kStageTime || c == Column::kCode;
-}
-bool IsListColumn(Column c) { return c == Column::kGroups || c == Column::kSourceIps; }
+using storage::IsIntColumn;
+using storage::IsListColumn;
 
 Value IntColumnValue(Column c, int64_t v) {
   if (c == Column::kCode) return v;

@@ -10,10 +10,8 @@ namespace {
 using K = BoundExpr::Kind;
 using storage::Column;
 
-bool IsListColumn(Column c) { return c == Column::kGroups || c == Column::kSourceIps; }
-bool IsIntColumn(Column c) {
-  return c == Column::kTime || c == Column::kStageTime || c == Column::kCode;
-}
+using storage::IsIntColumn;
+using storage::IsListColumn;
 
 // Collects the batch columns a leaf reads; false if it reads anything else (JSON, elements).
 bool CollectColumns(const BoundExpr& e, std::vector<const BoundExpr*>* refs) {

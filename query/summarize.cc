@@ -157,10 +157,8 @@ void Result(const BoundAggregate& agg, Accumulator& acc, ValueType type, Row* ro
 
 using storage::Column;
 
-bool IsIntColumn(Column c) {
-  return c == Column::kTime || c == Column::kStageTime || c == Column::kCode;
-}
-bool IsListColumn(Column c) { return c == Column::kGroups || c == Column::kSourceIps; }
+using storage::IsIntColumn;
+using storage::IsListColumn;
 
 int64_t FloorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;

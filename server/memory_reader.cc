@@ -215,7 +215,7 @@ absl::StatusOr<std::vector<std::string>> MemoryReader::DistinctValues(Column c, 
   std::set<std::string> seen;
   for (const Event* e : events_) {
     if (seen.size() >= limit) break;
-    if (c == Column::kGroups || c == Column::kSourceIps) {
+    if (storage::IsListColumn(c)) {
       const auto& list = c == Column::kGroups ? e->user.groups : e->source_ips;
       if (list) seen.insert(list->begin(), list->end());
       continue;

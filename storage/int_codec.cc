@@ -14,7 +14,6 @@
 namespace kq::storage::int_codec {
 namespace {
 
-using segment_codec::DecodeVarint;
 using segment_format::Corrupt;
 using segment_format::kEncIntBlocks;
 using segment_format::kEncIntDelta;
@@ -149,9 +148,8 @@ void EncodeDict(const std::vector<int64_t>& values, const std::vector<bool>& pre
   PutVarint64(out, dict.size());
   for (int64_t v : dict) PutVarint64(out, ZigZagEncode(v));
   for (uint32_t r : perm) {
-    const auto code = present[r] ? std::lower_bound(dict.begin(), dict.end(), values[r]) -
-                                       dict.begin() + 1
-                                 : 0;
+    const auto code =
+        present[r] ? std::lower_bound(dict.begin(), dict.end(), values[r]) - dict.begin() + 1 : 0;
     out->push_back(static_cast<char>(code));
   }
 }
@@ -336,7 +334,8 @@ absl::StatusOr<size_t> BlocksLowerBound(std::string_view raw, size_t rows, int64
   int64_t values[kBlockValues];
   DecodeBlock(blocks, b, deltas, values);
   const size_t n = blocks.Size(b);
-  return b * kBlockValues + static_cast<size_t>(std::lower_bound(values, values + n, value) - values);
+  return b * kBlockValues +
+         static_cast<size_t>(std::lower_bound(values, values + n, value) - values);
 }
 
 }  // namespace kq::storage::int_codec

@@ -1,8 +1,8 @@
 // The three encodings of an int column's raw bytes (docs/format.md, "Segment"): IntDelta
 // (zigzag varint deltas), IntBlocks (blocks of 128 values with their first values in full, in
-// one array, so a search over sorted values decodes one block) and IntDict (a sorted dictionary of the
-// distinct values and a one-byte code per row, 0 for null). Internal to the storage module. Stateless and
-// thread-safe.
+// one array, so a search over sorted values decodes one block) and IntDict (a sorted dictionary of
+// the distinct values and a one-byte code per row, 0 for null). Internal to the storage module.
+// Stateless and thread-safe.
 #ifndef KQ_STORAGE_INT_CODEC_H_
 #define KQ_STORAGE_INT_CODEC_H_
 

@@ -80,9 +80,9 @@ class SegmentBatch : public EventBatch {
   // the batch to the scanning thread.
   void DecodeAhead(const std::vector<Column>& columns) const {
     for (Column c : columns) {
-      if (c == Column::kTime || c == Column::kStageTime || c == Column::kCode) {
+      if (IsIntColumn(c)) {
         Ints(c);
-      } else if (c == Column::kGroups || c == Column::kSourceIps) {
+      } else if (IsListColumn(c)) {
         Lists(c);
       } else {
         Strings(c);
@@ -335,9 +335,9 @@ class ReaderImpl : public Reader {
         continue;
       }
       KQ_ASSIGN_OR_RETURN(std::unique_ptr<SegmentBatch> batch, ReadSegment(e, &stats, &stats));
-      if (c == Column::kGroups || c == Column::kSourceIps) {
+      if (IsListColumn(c)) {
         for (const auto& v : batch->Lists(c).dict) add(v);
-      } else if (c == Column::kTime || c == Column::kStageTime || c == Column::kCode) {
+      } else if (IsIntColumn(c)) {
         const IntColumn& ints = batch->Ints(c);
         for (size_t i = 0; i < ints.values.size(); ++i) {
           if (ints.present[i]) add(std::to_string(ints.values[i]));
@@ -450,7 +450,8 @@ class ReaderImpl : public Reader {
           size_t i;
           {
             std::unique_lock<std::mutex> l(mu);
-            cv.wait(l, [&] { return stop || next >= todo.size() || next < taken + kReadAheadBatches; });
+            cv.wait(
+                l, [&] { return stop || next >= todo.size() || next < taken + kReadAheadBatches; });
             if (stop || next >= todo.size()) return;
             i = next++;
           }

@@ -57,6 +57,12 @@ enum class Column : uint8_t {
   kSourceIps = 21,  // sourceIPs
 };
 
+// The accessor of each column: Ints for these, Lists for the list columns, Strings for the rest.
+constexpr bool IsIntColumn(Column c) {
+  return c == Column::kTime || c == Column::kStageTime || c == Column::kCode;
+}
+constexpr bool IsListColumn(Column c) { return c == Column::kGroups || c == Column::kSourceIps; }
+
 inline constexpr uint32_t kNullCode = 0xFFFFFFFF;
 
 // Dictionary-coded strings: row i is dict[codes[i]], or null when codes[i] == kNullCode.
@@ -142,8 +148,8 @@ struct ScanRange {
   std::vector<AnyOf> hints;
   bool newest_first = false;
   // Columns the callback reads from (nearly) every batch. When set and the scan reads several
-  // segments, Scan fetches the next segments and decodes these columns on a second thread
-  // while the callback works on the batch before; batches still come in order, on the calling
+  // segments, Scan fetches the next segments and decodes these columns on other threads while
+  // the callback works on the batch before; batches still come in order, on the calling
   // thread, and the callback sees no difference but time.
   std::vector<Column> decode_ahead;
 };

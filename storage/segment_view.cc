@@ -23,13 +23,13 @@ using segment_codec::NextVarint;
 using segment_codec::ParseChunks;
 using segment_format::Corrupt;
 using segment_format::Decompress;
+using segment_format::IsIntEncoding;
 using segment_format::kBodyVersion;
 using segment_format::kCompNone;
 using segment_format::kEncBlob;
 using segment_format::kEncChunkedBlob;
 using segment_format::kEncDict;
 using segment_format::kEncIntBlocks;
-using segment_format::IsIntEncoding;
 using segment_format::kEncList;
 using segment_format::kOldestBodyVersion;
 using segment_format::kOldestSegmentVersion;
@@ -174,8 +174,8 @@ absl::StatusOr<size_t> SegmentView::LowerBound(uint32_t id, int64_t value) const
   return int_codec::BlocksLowerBound(raw, rows_, value);
 }
 
-absl::StatusOr<std::string_view> SegmentView::SharedRaw(const ColumnRef& ref,
-                                                        std::shared_ptr<const void>* storage) const {
+absl::StatusOr<std::string_view> SegmentView::SharedRaw(
+    const ColumnRef& ref, std::shared_ptr<const void>* storage) const {
   if (ref.compression == kCompNone) {
     if (ref.stored_len != ref.raw_len) return Corrupt("column length");
     *storage = ref.wide ? wide_owner_ : owner_;

@@ -19,10 +19,10 @@
 namespace kq::storage::int_codec {
 namespace {
 
+using ::kq::testing::StatusIs;
 using segment_format::kEncIntBlocks;
 using segment_format::kEncIntDelta;
 using segment_format::kEncIntDict;
-using ::kq::testing::StatusIs;
 using ::testing::HasSubstr;
 
 auto IsDataLoss() { return StatusIs(absl::StatusCode::kDataLoss, HasSubstr("corrupt segment")); }
@@ -116,8 +116,11 @@ TEST(IntCodecTest, BlockLowerBoundAgreesWithStdLowerBound) {
     }
     std::vector<uint32_t> perm(rows);
     std::iota(perm.begin(), perm.end(), 0);
-    std::vector<int64_t> probes = {std::numeric_limits<int64_t>::min(), c.values.front() - 1,
-                                   c.values.front(), c.values.back(), c.values.back() + 1,
+    std::vector<int64_t> probes = {std::numeric_limits<int64_t>::min(),
+                                   c.values.front() - 1,
+                                   c.values.front(),
+                                   c.values.back(),
+                                   c.values.back() + 1,
                                    std::numeric_limits<int64_t>::max()};
     for (int k = 0; k < 40; ++k) {
       int64_t v = c.values[rng() % rows];
@@ -169,8 +172,7 @@ TEST(IntCodecTest, TruncatedOrExtendedBytesAreDataLoss) {
       std::string raw;
       Encode(encoding, c.values, c.present, perm, &raw);
       for (size_t len = 0; len < raw.size(); ++len) {
-        EXPECT_THAT(Decode(encoding, raw.substr(0, len), 300),
-                    IsDataLoss())
+        EXPECT_THAT(Decode(encoding, raw.substr(0, len), 300), IsDataLoss())
             << "encoding " << int{encoding} << " length " << len;
       }
       EXPECT_THAT(Decode(encoding, raw + '\x01', 300), IsDataLoss());

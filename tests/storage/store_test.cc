@@ -362,7 +362,8 @@ TEST(StoreTest, DropBodiesAndDeleteRangeWorkByBucket) {
       [&](const EventBatch& batch) -> absl::StatusOr<bool> {
         const auto& ids = batch.Strings(Column::kAuditId);
         for (size_t r = 0; r < batch.num_rows(); ++r) {
-          KQ_ASSIGN_OR_RETURN(request_by_id[std::string(ids.dict[ids.codes[r]])], batch.RequestObject(r));
+          KQ_ASSIGN_OR_RETURN(request_by_id[std::string(ids.dict[ids.codes[r]])],
+                              batch.RequestObject(r));
         }
         return true;
       },
