@@ -48,6 +48,10 @@ absl::Status HttpServer::Start() {
   }
   server_->new_task_queue = [] { return new httplib::ThreadPool(kHttpThreads); };
   server_->set_payload_max_length(config_.webhook_body_limit);
+  // Answer without Nagle delays: the status line and the body go out as separate writes, and a
+  // client that delays its ACKs would otherwise hold every answer about 40 ms (Go clients, such
+  // as kube-apiserver, disable Nagle on their side too).
+  server_->set_tcp_nodelay(true);
   server_->set_read_timeout(60, 0);
   server_->set_write_timeout(60, 0);
   server_->set_keep_alive_max_count(1000);
