@@ -23,31 +23,6 @@ namespace {
 // Append keeps its thread's segment builder after a call of at most this many bytes of JSON.
 constexpr uint64_t kKeptBuilderRawBytes = 16ull << 20;
 
-// One Append's auditID index keys, in one buffer; sorted before they go into the WriteBatch so
-// that the memtable inserts them in key order (cheap skip-list inserts from the last position).
-class AuditIdKeys {
- public:
-  void Add(uint32_t hash, std::string_view group_prefix) {
-    size_t start = bytes_.size();
-    PutFixed32BE(&bytes_, hash);
-    bytes_.append(group_prefix);
-    spans_.push_back({start, bytes_.size() - start});
-  }
-  // Sorted, each key once.
-  std::vector<std::string_view> Sorted() const {
-    std::vector<std::string_view> keys;
-    keys.reserve(spans_.size());
-    for (const auto& [start, len] : spans_) keys.emplace_back(bytes_.data() + start, len);
-    std::sort(keys.begin(), keys.end());
-    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    return keys;
-  }
-
- private:
-  std::string bytes_;
-  std::vector<std::pair<size_t, size_t>> spans_;
-};
-
 }  // namespace
 
 absl::Status EnvironmentImpl::Write(rocksdb::WriteBatch* batch) {
@@ -111,51 +86,71 @@ void EnvironmentImpl::ExpireDedupe(TimeMicros newest_hour, rocksdb::WriteBatch* 
   (void)batch->DeleteRange(handles_[kDedupe], from, to);
 }
 
-absl::Status EnvironmentImpl::Append(std::span<const Event> events, AppendResult* result) {
-  AppendResult local;
-  if (result == nullptr) result = &local;
-  *result = AppendResult();
-  if (events.empty()) return absl::OkStatus();
-  rocksdb::WriteBatch batch;
-  // 1. Dedupe: claim each event's hash; duplicates (earlier or within this call) are skipped.
-  std::vector<uint32_t> keep;
-  std::vector<std::pair<TimeMicros, uint64_t>> claimed;
-  keep.reserve(events.size());
-  claimed.reserve(events.size());
-  std::vector<uint64_t> hashes(events.size());
-  std::vector<TimeMicros> hours(events.size());
+std::vector<GroupSlot> GroupSlots(std::span<const Event> events,
+                                  const EnvironmentImpl::Claims& claims) {
+  std::vector<GroupSlot> slots;
+  slots.reserve(claims.keep.size());
+  for (uint32_t i : claims.keep) slots.push_back({claims.hours[i], &events[i].Namespace(), i});
+  std::stable_sort(slots.begin(), slots.end(), [](const GroupSlot& a, const GroupSlot& b) {
+    if (a.bucket != b.bucket) return a.bucket < b.bucket;
+    return *a.ns < *b.ns;
+  });
+  return slots;
+}
+
+absl::Status EnvironmentImpl::ClaimEvents(std::span<const Event> events, Claims* claims,
+                                          AppendResult* result, rocksdb::WriteBatch* batch) {
+  claims->keep.clear();
+  claims->claimed.clear();
+  claims->keep.reserve(events.size());
+  claims->claimed.reserve(events.size());
+  std::vector<uint64_t>& hashes = claims->hashes;
+  hashes.resize(events.size());
+  claims->hours.resize(events.size());
   TimeMicros newest = INT64_MIN;
   for (size_t i = 0; i < events.size(); ++i) {
     hashes[i] = DedupeHash(events[i]);
-    hours[i] = BucketOf(events[i].request_received_time);
-    newest = std::max(newest, hours[i]);
+    claims->hours[i] = BucketOf(events[i].request_received_time);
+    newest = std::max(newest, claims->hours[i]);
   }
-  {
-    std::lock_guard<std::mutex> l(dedupe_mu_);
-    // Consecutive events mostly share an hour: look its set up once per run.
-    TimeMicros set_hour = 0;
-    absl::flat_hash_set<uint64_t>* set = nullptr;
-    for (size_t i = 0; i < events.size(); ++i) {
-      if (set == nullptr || hours[i] != set_hour) {
-        set_hour = hours[i];
-        KQ_ASSIGN_OR_RETURN(set, DedupeSetOf(set_hour));
+  std::lock_guard<std::mutex> l(dedupe_mu_);
+  // Consecutive events mostly share an hour: look its set up once per run.
+  TimeMicros set_hour = 0;
+  absl::flat_hash_set<uint64_t>* set = nullptr;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (set == nullptr || claims->hours[i] != set_hour) {
+      set_hour = claims->hours[i];
+      absl::StatusOr<absl::flat_hash_set<uint64_t>*> found = DedupeSetOf(set_hour);
+      if (!found.ok()) {
+        // Nothing of this call is kept: give back what it claimed so far.
+        for (const auto& [hour, hash] : claims->claimed) dedupe_[hour].erase(hash);
+        return found.status();
       }
-      if (!set->insert(hashes[i]).second) {
-        ++result->duplicates;
-        continue;
-      }
-      keep.push_back(static_cast<uint32_t>(i));
-      claimed.emplace_back(hours[i], hashes[i]);
+      set = *found;
     }
-    ExpireDedupe(newest, &batch);
+    if (!set->insert(hashes[i]).second) {
+      ++result->duplicates;
+      continue;
+    }
+    claims->keep.push_back(static_cast<uint32_t>(i));
+    claims->claimed.emplace_back(claims->hours[i], hashes[i]);
   }
-  // Persist the claimed hashes: one value per (hour, append), keyed by hour so that old hours
-  // go with one range deletion.
+  ExpireDedupe(newest, batch);
+  return absl::OkStatus();
+}
+
+void EnvironmentImpl::Unclaim(std::span<const std::pair<TimeMicros, uint64_t>> claimed) {
+  std::lock_guard<std::mutex> l(dedupe_mu_);
+  for (const auto& [hour, hash] : claimed) dedupe_[hour].erase(hash);
+}
+
+void EnvironmentImpl::PutClaims(std::vector<std::pair<TimeMicros, uint64_t>> claimed,
+                                rocksdb::WriteBatch* batch) {
   std::sort(claimed.begin(), claimed.end());
-  uint64_t append_id;
+  uint64_t write_id;
   {
     std::lock_guard<std::mutex> l(id_mu_);
-    append_id = next_dedupe_id_++;
+    write_id = next_dedupe_id_++;
   }
   for (size_t i = 0; i < claimed.size();) {
     size_t j = i;
@@ -166,30 +161,79 @@ absl::Status EnvironmentImpl::Append(std::span<const Event> events, AppendResult
     }
     std::string key;
     PutTimeKey(&key, claimed[i].first);
-    PutFixed64BE(&key, append_id);
-    (void)batch.Put(handles_[kDedupe], key, value);
+    PutFixed64BE(&key, write_id);
+    (void)batch->Put(handles_[kDedupe], key, value);
     i = j;
   }
+}
+
+uint64_t EnvironmentImpl::StageAuditIdRun(AuditIdRun run, rocksdb::WriteBatch* batch) {
+  run.Seal();
+  uint64_t id;
+  {
+    std::lock_guard<std::mutex> l(id_mu_);
+    id = next_run_id_++;
+  }
+  std::string key;
+  PutFixed64BE(&key, id);
+  (void)batch->Put(handles_[kAuditRuns], key, run.Encode());
+  auto shared = std::make_shared<const AuditIdRun>(std::move(run));
+  std::lock_guard<std::mutex> l(runs_mu_);
+  auto next = std::make_shared<AuditIdRuns>(*runs_);
+  next->emplace_back(id, shared);
+  run_keys_ += shared->size();
+  runs_ = std::move(next);
+  return id;
+}
+
+void EnvironmentImpl::WithdrawAuditIdRun(uint64_t id) {
+  std::lock_guard<std::mutex> l(runs_mu_);
+  auto next = std::make_shared<AuditIdRuns>();
+  for (const auto& entry : *runs_) {
+    if (entry.first == id) {
+      run_keys_ -= entry.second->size();
+    } else {
+      next->push_back(entry);
+    }
+  }
+  runs_ = std::move(next);
+}
+
+absl::Status EnvironmentImpl::WriteAppended(rocksdb::WriteBatch* batch) {
+  {
+    std::shared_lock<std::shared_mutex> index_lock(index_mu_);
+    KQ_RETURN_IF_ERROR(Write(batch));
+  }
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> l(merge_mu_);
+    wake = ++appends_since_merge_ >= 64;
+  }
+  if (wake) merge_cv_.notify_one();
+  return absl::OkStatus();
+}
+
+absl::Status EnvironmentImpl::Append(std::span<const Event> events, AppendResult* result) {
+  AppendResult local;
+  if (result == nullptr) result = &local;
+  *result = AppendResult();
+  if (events.empty()) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  // 1. Dedupe: claim each event's hash; duplicates (earlier or within this call) are skipped.
+  // The claimed hashes are persisted with the events: one value per (hour, write), keyed by
+  // hour so that old hours go with one range deletion.
+  Claims claims;
+  KQ_RETURN_IF_ERROR(ClaimEvents(events, &claims, result, &batch));
+  PutClaims(claims.claimed, &batch);
   // 2. Group by (bucket, namespace), in key order.
-  struct Slot {
-    TimeMicros bucket;
-    const std::string* ns;
-    uint32_t index;
-  };
-  std::vector<Slot> slots;
-  slots.reserve(keep.size());
-  for (uint32_t i : keep) slots.push_back({hours[i], &events[i].Namespace(), i});
-  std::stable_sort(slots.begin(), slots.end(), [](const Slot& a, const Slot& b) {
-    if (a.bucket != b.bucket) return a.bucket < b.bucket;
-    return *a.ns < *b.ns;
-  });
+  const std::vector<GroupSlot> slots = GroupSlots(events, claims);
   // One builder per thread, reused: its buffers keep their capacity between calls (about 3 %
   // of the append CPU). A builder that held a large call is dropped after it, so that an idle
   // thread keeps little.
   thread_local std::unique_ptr<SegmentBuilder> builder;
   if (builder == nullptr) builder = std::make_unique<SegmentBuilder>(kAppendZstdLevel);
   uint64_t raw_bytes = 0;
-  AuditIdKeys audit_keys;
+  AuditIdRun index_run;
   std::string prefix;
   for (size_t start = 0; start < slots.size();) {
     // The group [start, end): one (bucket, namespace).
@@ -203,35 +247,23 @@ absl::Status EnvironmentImpl::Append(std::span<const Event> events, AppendResult
       const Event& e = events[slots[i].index];
       builder->Add(e);
       raw_bytes += e.raw_size;
-      audit_keys.Add(static_cast<uint32_t>(Hash64(e.audit_id) >> 32), prefix);
+      index_run.Add(e.audit_id, prefix);
       if (builder->rows() < kMaxSegmentRows && i + 1 < end) continue;
       PutSegment(prefix, builder->Finish(), &batch);
     }
     start = end;
   }
   if (raw_bytes > kKeptBuilderRawBytes) builder.reset();
-  // auditID index: one key per distinct (auditID hash, bucket, namespace) of this call.
-  for (std::string_view key : audit_keys.Sorted()) {
-    (void)batch.Put(handles_[kAuditIds], rocksdb::Slice(key.data(), key.size()), rocksdb::Slice());
-  }
+  // auditID index: one key per distinct (auditID hash, bucket, namespace) of this call, as one
+  // run.
+  const uint64_t run_id = StageAuditIdRun(std::move(index_run), &batch);
   // 3. One durable write.
-  absl::Status st;
-  {
-    std::shared_lock<std::shared_mutex> index_lock(index_mu_);
-    st = Write(&batch);
-  }
-  if (!st.ok()) {
-    std::lock_guard<std::mutex> l(dedupe_mu_);
-    for (const auto& [hour, hash] : claimed) dedupe_[hour].erase(hash);
+  if (absl::Status st = WriteAppended(&batch); !st.ok()) {
+    WithdrawAuditIdRun(run_id);
+    Unclaim(claims.claimed);
     return st;
   }
-  result->stored = keep.size();
-  bool wake = false;
-  {
-    std::lock_guard<std::mutex> l(merge_mu_);
-    wake = ++appends_since_merge_ >= 64;
-  }
-  if (wake) merge_cv_.notify_one();
+  result->stored = claims.keep.size();
   return absl::OkStatus();
 }
 

@@ -1,13 +1,19 @@
-// Removal of auditID index keys whose (bucket, namespace) group no longer has segments (after
-// DeleteRange), so the index does not grow with data that retention removed.
+// The auditID index's upkeep: moving runs of new keys into `auditids` (one ingested SST file
+// for many writes), and removing keys whose (bucket, namespace) group no longer has segments
+// (after DeleteRange), so the index does not grow with data that retention removed.
 #include <rocksdb/db.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <mutex>
 #include <shared_mutex>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "common/coding.h"
 #include "common/status.h"
 #include "storage/environment_impl.h"
 #include "storage/store_keys.h"
@@ -19,6 +25,81 @@ namespace {
 constexpr size_t kSweepChunk = 4096;
 
 }  // namespace
+
+std::string IngestFilePath(const std::string& dir) { return dir + "/auditids-ingest.sst"; }
+
+const rocksdb::Snapshot* EnvironmentImpl::SnapshotWithRuns(
+    std::shared_ptr<const AuditIdRuns>* runs) {
+  // Under the lock so that an ingestion cannot fall between the two: its keys are then either
+  // in the runs, or in an ingested file the snapshot shows.
+  std::lock_guard<std::mutex> l(runs_mu_);
+  *runs = runs_;
+  return db_->GetSnapshot();
+}
+
+absl::StatusOr<uint64_t> EnvironmentImpl::IngestAuditIdRuns() {
+  std::lock_guard<std::mutex> l(maintenance_mu_);
+  std::shared_ptr<const AuditIdRuns> runs;
+  {
+    std::lock_guard<std::mutex> rl(runs_mu_);
+    runs = runs_;
+  }
+  if (runs->empty()) return 0;
+  std::vector<std::pair<uint32_t, std::string_view>> keys;
+  for (const auto& [id, run] : *runs) run->AppendKeys(&keys);
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  const std::string path = IngestFilePath(dir_);
+  auto context = [&] { return absl::StrCat(dir_, ": moving auditID index runs into the index"); };
+  if (!keys.empty()) {
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), db_->GetOptions(handles_[kAuditIds]),
+                                  handles_[kAuditIds]);
+    KQ_RETURN_IF_ERROR(FromRocks(writer.Open(path), context()));
+    std::string key;
+    for (const auto& [hash, group] : keys) {
+      key.clear();
+      PutFixed32BE(&key, hash);
+      key.append(group);
+      KQ_RETURN_IF_ERROR(FromRocks(writer.Put(key, rocksdb::Slice()), context()));
+    }
+    KQ_RETURN_IF_ERROR(FromRocks(writer.Finish(), context()));
+  }
+  absl::flat_hash_set<uint64_t> ingested;
+  for (const auto& [id, run] : *runs) ingested.insert(id);
+  {
+    std::lock_guard<std::mutex> rl(runs_mu_);
+    if (!keys.empty()) {
+      rocksdb::IngestExternalFileOptions options;
+      options.move_files = true;
+      rocksdb::Status s = db_->IngestExternalFile(handles_[kAuditIds], {path}, options);
+      if (!s.ok()) {
+        std::error_code ec;
+        std::filesystem::remove(path, ec);
+        return FromRocks(s, context());
+      }
+    }
+    auto next = std::make_shared<AuditIdRuns>();
+    for (const auto& entry : *runs_) {
+      if (ingested.contains(entry.first)) {
+        run_keys_ -= entry.second->size();
+      } else {
+        next->push_back(entry);
+      }
+    }
+    runs_ = std::move(next);
+  }
+  std::error_code ec;
+  std::filesystem::remove(path, ec);  // moved into the index; left behind only when copied
+  // The runs go; a crash before this write ingests them again, which changes nothing.
+  rocksdb::WriteBatch batch;
+  for (uint64_t id : ingested) {
+    std::string key;
+    PutFixed64BE(&key, id);
+    (void)batch.Delete(handles_[kAuditRuns], key);
+  }
+  KQ_RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), context()));
+  return keys.size();
+}
 
 absl::StatusOr<bool> EnvironmentImpl::GroupExists(std::string_view group) {
   rocksdb::ReadOptions ro;
@@ -84,13 +165,27 @@ absl::StatusOr<uint64_t> EnvironmentImpl::SweepAuditIndex() {
 }
 
 absl::StatusOr<uint64_t> EnvironmentImpl::CountAuditIndexKeys() {
+  std::shared_ptr<const AuditIdRuns> runs;
+  const rocksdb::Snapshot* snapshot = SnapshotWithRuns(&runs);
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
+  ro.snapshot = snapshot;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kAuditIds]));
-  uint64_t n = 0;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
-  KQ_RETURN_IF_ERROR(FromRocks(it->status(), dir_));
-  return n;
+  absl::flat_hash_set<std::string> keys;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) keys.insert(it->key().ToString());
+  absl::Status status = FromRocks(it->status(), dir_);
+  it.reset();
+  db_->ReleaseSnapshot(snapshot);
+  KQ_RETURN_IF_ERROR(status);
+  std::vector<std::pair<uint32_t, std::string_view>> pending;
+  for (const auto& [id, run] : *runs) run->AppendKeys(&pending);
+  for (const auto& [hash, group] : pending) {
+    std::string key;
+    PutFixed32BE(&key, hash);
+    key.append(group);
+    keys.insert(std::move(key));
+  }
+  return keys.size();
 }
 
 }  // namespace kq::storage

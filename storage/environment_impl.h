@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "storage/audit_runs.h"
 #include "storage/store.h"
 
 namespace rocksdb {
@@ -51,10 +52,31 @@ struct SharedResources {
   uint64_t memory_budget_bytes = 0;
 };
 
+// The SST file IngestAuditIdRuns writes before moving it into the index; removed at open when
+// a crash left it.
+std::string IngestFilePath(const std::string& dir);
+
+// One kept event of a write, placed in its (bucket, namespace) group.
+struct GroupSlot {
+  TimeMicros bucket;
+  const std::string* ns;
+  uint32_t index;  // into the write's events
+};
+
 class EnvironmentImpl : public Environment {
  public:
   // Column family indexes into handles().
-  enum Cf { kMeta = 0, kSegments, kSummaries, kBodies, kDedupe, kQuarantine, kAuditIds, kNumCfs };
+  enum Cf {
+    kMeta = 0,
+    kSegments,
+    kSummaries,
+    kBodies,
+    kDedupe,
+    kQuarantine,
+    kAuditIds,
+    kAuditRuns,
+    kNumCfs
+  };
 
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<EnvironmentImpl>> Open(
       const std::string& name, const std::string& dir, const StoreOptions& options,
@@ -80,6 +102,35 @@ class EnvironmentImpl : public Environment {
   // two or more small segments, else only groups with many. Returns segments merged.
   [[nodiscard]] absl::StatusOr<uint64_t> MergeSmallSegments(bool all);
 
+  // How a write's events fared against dedupe (ClaimEvents).
+  struct Claims {
+    std::vector<uint32_t> keep;                            // the events to store, by index
+    std::vector<std::pair<TimeMicros, uint64_t>> claimed;  // (hour, hash) per kept event
+    std::vector<TimeMicros> hours;                         // the bucket of every event
+    std::vector<uint64_t> hashes;                          // the dedupe hash of every event
+  };
+  // Claims the dedupe hash of each event; an event whose hash was claimed before (stored, or
+  // earlier in `events`) is counted in result->duplicates and not kept. Adds the deletion of
+  // expired dedupe records to `batch`. On error nothing stays claimed.
+  [[nodiscard]] absl::Status ClaimEvents(std::span<const Event> events, Claims* claims,
+                                         AppendResult* result, rocksdb::WriteBatch* batch);
+  // Gives claims back (their events were not stored).
+  void Unclaim(std::span<const std::pair<TimeMicros, uint64_t>> claimed);
+  // Adds the persisted form of `claimed` to `batch`, which must also store their events: one
+  // value per (hour, write), keyed by hour so that old hours go with one range deletion.
+  void PutClaims(std::vector<std::pair<TimeMicros, uint64_t>> claimed, rocksdb::WriteBatch* batch);
+  // Seals `run`, adds it to `batch` and publishes it to readers, before `batch` is written (a
+  // reader whose snapshot shows the write must know its keys). Returns its id, for
+  // WithdrawAuditIdRun when the write fails.
+  uint64_t StageAuditIdRun(AuditIdRun run, rocksdb::WriteBatch* batch);
+  void WithdrawAuditIdRun(uint64_t id);
+  // Writes a batch of new segments (durable under the configured Durability) and counts it
+  // towards the next background merge.
+  [[nodiscard]] absl::Status WriteAppended(rocksdb::WriteBatch* batch);
+  // Adds `enc` to `batch` under a new segment id in `group` (a SegmentPrefix).
+  void PutSegment(std::string_view group, const EncodedSegment& enc, rocksdb::WriteBatch* batch);
+  uint64_t DedupeHash(const Event& e) const;
+
   // Removes auditID index keys of (bucket, namespace) groups that have no segments left (after
   // DeleteRange). Runs in the background after a DeleteRange; reads the whole index. Returns
   // the keys removed.
@@ -90,7 +141,15 @@ class EnvironmentImpl : public Environment {
   // Asks the merge thread for a SweepAuditIndex once deletions pause (see
   // sweep_pending_since_). Called after every deletion of segments.
   void RequestIndexSweep();
-  // The number of auditID index keys (reads the whole index; for tests).
+  // Moves every published auditID index run into `auditids` as one ingested SST file, then
+  // deletes the runs. Returns the keys ingested. Runs in the background once runs hold
+  // kIngestRunKeys keys, and in Flush.
+  [[nodiscard]] absl::StatusOr<uint64_t> IngestAuditIdRuns();
+  // A snapshot for a reader (to release with ReleaseSnapshot) and the runs that go with it:
+  // every run of a write the snapshot shows is among them.
+  const rocksdb::Snapshot* SnapshotWithRuns(std::shared_ptr<const AuditIdRuns>* runs);
+  // The number of distinct auditID index keys, in `auditids` or in runs (reads the whole
+  // index; for tests).
   [[nodiscard]] absl::StatusOr<uint64_t> CountAuditIndexKeys();
 
   rocksdb::DB* db() const { return db_.get(); }
@@ -119,12 +178,9 @@ class EnvironmentImpl : public Environment {
   void MergeLoop();
   // Whether any segment of the group (a SegmentPrefix) exists now.
   [[nodiscard]] absl::StatusOr<bool> GroupExists(std::string_view group);
-  // Adds `enc` to `batch` under a new segment id in `group` (a SegmentPrefix).
-  void PutSegment(std::string_view group, const EncodedSegment& enc, rocksdb::WriteBatch* batch);
   // Adds to `batch` the deletion of every key of the segment `key` (both parts, summary,
   // bodies): the keys PutSegment writes.
   void DeleteSegment(const std::string& key, rocksdb::WriteBatch* batch);
-  uint64_t DedupeHash(const Event& e) const;
   void ExpireDedupe(TimeMicros newest_hour, rocksdb::WriteBatch* batch);
 
   const std::string name_;
@@ -138,6 +194,13 @@ class EnvironmentImpl : public Environment {
   uint64_t next_segment_id_ = 1;
   uint64_t next_quarantine_id_ = 1;
   uint64_t next_dedupe_id_ = 1;
+
+  uint64_t next_run_id_ = 1;  // guarded by id_mu_
+
+  // auditID index runs not yet ingested (replaced, never changed, so readers can keep one).
+  std::mutex runs_mu_;
+  std::shared_ptr<const AuditIdRuns> runs_ = std::make_shared<AuditIdRuns>();
+  uint64_t run_keys_ = 0;  // keys in runs_
 
   // Dedupe memory: hashes per hour of requestReceivedTimestamp.
   std::mutex dedupe_mu_;
@@ -161,6 +224,10 @@ class EnvironmentImpl : public Environment {
   std::chrono::steady_clock::time_point last_deletion_;
   std::thread merge_thread_;
 };
+
+// The kept events of `claims` in (bucket, namespace) order, in their order within a group.
+std::vector<GroupSlot> GroupSlots(std::span<const Event> events,
+                                  const EnvironmentImpl::Claims& claims);
 
 }  // namespace kq::storage
 

@@ -23,6 +23,10 @@ constexpr uint64_t kSmallRows = 16384;
 // segments, as Flush does.
 constexpr size_t kMaxSmallSegments = 64;
 
+// The merge thread moves auditID index runs into the index once they hold this many keys
+// (about 8 bytes of memory each).
+constexpr uint64_t kIngestRunKeys = 1u << 20;
+
 // How often the merge thread looks for work when nothing wakes it.
 constexpr std::chrono::seconds kMergeLoopTick{5};
 // An index sweep waits for this long without deletions, but no longer than kSweepMaxDelay
@@ -182,6 +186,18 @@ void EnvironmentImpl::MergeLoop() {
       absl::StatusOr<uint64_t> merged = MergeSmallSegments(/*all=*/false);
       if (!merged.ok()) {
         log::Warning("environment ", name_, ": merge failed: ", merged.status().ToString());
+      }
+      bool ingest;
+      {
+        std::lock_guard<std::mutex> rl(runs_mu_);
+        ingest = run_keys_ >= kIngestRunKeys;
+      }
+      if (ingest) {
+        absl::StatusOr<uint64_t> ingested = IngestAuditIdRuns();
+        if (!ingested.ok()) {
+          log::Warning("environment ", name_, ": moving auditID index runs into the index ",
+                       "failed (they stay, and are tried again): ", ingested.status().ToString());
+        }
       }
     }
     if (sweep) {

@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "common/coding.h"
 #include "common/status.h"
 #include "storage/environment_impl.h"
 #include "storage/event_json.h"
@@ -244,7 +245,7 @@ struct Entry {
 
 class ReaderImpl : public Reader {
  public:
-  explicit ReaderImpl(EnvironmentImpl* env) : env_(env), snapshot_(env->db()->GetSnapshot()) {
+  explicit ReaderImpl(EnvironmentImpl* env) : env_(env), snapshot_(env->SnapshotWithRuns(&runs_)) {
     ro_.snapshot = snapshot_;
   }
   ~ReaderImpl() override { env_->db()->ReleaseSnapshot(snapshot_); }
@@ -276,9 +277,9 @@ class ReaderImpl : public Reader {
     return ScanAhead(todo, range.decode_ahead, fn, stats);
   }
 
-  // The auditID index names the (bucket, namespace) groups holding the auditID (and, rarely,
-  // groups of another auditID with the same 4-byte hash, or groups deleted since); only their
-  // segments are looked at.
+  // The auditID index and its runs not yet ingested name the (bucket, namespace) groups holding
+  // the auditID (and, rarely, groups of another auditID with the same 4-byte hash, or groups
+  // deleted since); only their segments are looked at.
   absl::Status LookupAuditId(std::string_view audit_id, const BatchCallback& fn,
                              ScanStats* stats) override {
     ScanStats local;
@@ -297,7 +298,13 @@ class ReaderImpl : public Reader {
       }
       KQ_RETURN_IF_ERROR(FromRocks(it->status(), env_->dir()));
     }
-    // Index keys after the hash are bucket nsname, so `groups` is already in scan order.
+    uint32_t hash = 0;
+    std::string_view hash_bytes = prefix;
+    (void)GetFixed32BE(&hash_bytes, &hash);
+    for (const auto& [id, run] : *runs_) run->GroupsOf(hash, &groups);
+    // Groups are `bucket nsname` prefixes: sorted, they are in scan order.
+    std::sort(groups.begin(), groups.end());
+    groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
     std::vector<Entry> entries;
     for (const std::string& group : groups) {
       KQ_RETURN_IF_ERROR(CollectKeys(group, PrefixEnd(group), {}, &entries, stats));
@@ -616,6 +623,7 @@ class ReaderImpl : public Reader {
   }
 
   EnvironmentImpl* env_;
+  std::shared_ptr<const AuditIdRuns> runs_;  // set before snapshot_ (SnapshotWithRuns)
   const rocksdb::Snapshot* snapshot_;
   rocksdb::ReadOptions ro_;
 };

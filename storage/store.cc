@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
-#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
@@ -35,7 +34,7 @@ constexpr size_t kQuarantinePayloadLimit = 1u << 20;
 // a million keys, a fraction of a second).
 constexpr uint64_t kSettleIndexBytes = 8ull << 20;
 constexpr const char* kCfNames[] = {"default", "segments",   "summaries", "bodies",
-                                    "dedupe",  "quarantine", "auditids"};
+                                    "dedupe",  "quarantine", "auditids",  "auditruns"};
 
 // Takes the environment's lock file; FailedPrecondition "locked by pid N" when another process
 // (or another open in this process) holds it.
@@ -201,15 +200,8 @@ absl::Status EnvironmentImpl::OpenDb(const SharedResources& shared) {
       // time it grows by a quarter (a constant number of times per key, not O(index) per
       // flush), at most a fifth of it is unsettled (sequence numbers kept, zstd level 3), and
       // a look-up seeks two or three runs (no Bloom filter: it would cost 1.25 bytes per
-      // key). Flush does not compact it.
-      // One Append's keys reach the memtable sorted. RocksDB uses the per-batch insert hint
-      // (Write) only for concurrent memtable inserts, i.e. write groups of two or more; a
-      // write alone in its group (the ingest pipeline's group append, `kq import`) inserts
-      // through the skip list's sequential position, which is recomputed from the top level
-      // whenever the next key is not adjacent: a full search per key (25-30 % of `kq
-      // import`'s CPU). With an empty-prefix insert hint every non-concurrent insert starts
-      // from the previous one and recomputes only the levels that do not bracket the key.
-      cf.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(0));
+      // key). Flush compacts it only while small (kSettleIndexBytes). New keys arrive as
+      // ingested files (audit_index.cc).
       cf.compaction_style = rocksdb::kCompactionStyleUniversal;
       cf.compaction_options_universal.max_size_amplification_percent = 25;
       cf.level0_file_num_compaction_trigger = 2;
@@ -263,6 +255,28 @@ absl::Status EnvironmentImpl::Recover() {
     uint64_t id = 0;
     if (!GetFixed64BE(&key, &id)) return absl::DataLossError("corrupt quarantine key");
     next_quarantine_id_ = id + 1;
+  }
+  KQ_RETURN_IF_ERROR(FromRocks(it->status(), dir_));
+  // auditID index runs not yet ingested; a crash during an ingestion may have left its file.
+  std::error_code ec;
+  std::filesystem::remove(IngestFilePath(dir_), ec);
+  it.reset(db_->NewIterator(rocksdb::ReadOptions(), handles_[kAuditRuns]));
+  {
+    auto runs = std::make_shared<AuditIdRuns>();
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string_view key(it->key().data(), it->key().size());
+      uint64_t id = 0;
+      if (!GetFixed64BE(&key, &id)) {
+        return absl::DataLossError(absl::StrCat(dir_, ": corrupt auditID index run key"));
+      }
+      KQ_ASSIGN_OR_RETURN(
+          AuditIdRun run,
+          AuditIdRun::Decode(std::string_view(it->value().data(), it->value().size()), dir_));
+      run_keys_ += run.size();
+      runs->emplace_back(id, std::make_shared<const AuditIdRun>(std::move(run)));
+      next_run_id_ = id + 1;
+    }
+    runs_ = std::move(runs);
   }
   KQ_RETURN_IF_ERROR(FromRocks(it->status(), dir_));
   // Dedupe: only the span of hours with records; an hour's hashes are read when it is first
@@ -553,6 +567,7 @@ absl::Status EnvironmentImpl::DeleteSeen(const Reader& reader, TimeMicros from, 
 
 absl::Status EnvironmentImpl::Flush() {
   KQ_ASSIGN_OR_RETURN(uint64_t merged, MergeSmallSegments(/*all=*/true));
+  KQ_RETURN_IF_ERROR(IngestAuditIdRuns().status());
   rocksdb::FlushOptions fo;
   KQ_RETURN_IF_ERROR(FromRocks(db_->Flush(fo, handles_), dir_));
   rocksdb::CompactRangeOptions co;

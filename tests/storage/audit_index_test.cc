@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "storage/audit_runs.h"
 #include "storage/environment_impl.h"
 #include "storage/hash.h"
 #include "storage/store.h"
@@ -240,48 +241,102 @@ TEST(AuditIndexTest, LookupReadsOnlyTheGroupsHoldingTheAuditId) {
   EXPECT_LE(none.segments_total, 1u);
 }
 
-// Appends alone in their RocksDB write group insert their sorted index keys through the
-// column family's insert hint (one position kept across calls, partly recomputed per key):
-// keys of many calls, whose hash ranges interleave, must all land in the index, before and
-// after the memtable is flushed.
+// Each Append's keys go into the index as a run: published at once, stored in `auditruns`, and
+// moved into `auditids` by an ingestion. Keys of many calls, whose hash ranges interleave, must
+// all be found before and after ingestion, across a reopen with runs still pending, and by a
+// reader whose snapshot predates the ingestion.
 TEST(AuditIndexTest, KeysOfManyInterleavedAppendsAreAllIndexed) {
   TempDir dir;
-  auto store = OpenStore(dir);
-  auto* prod = dynamic_cast<EnvironmentImpl*>(store->Find("prod"));
-  ASSERT_NE(prod, nullptr);
-  rocksdb::Options cf_options = prod->db()->GetOptions(prod->cf(EnvironmentImpl::kAuditIds));
-  ASSERT_NE(cf_options.memtable_insert_with_hint_prefix_extractor, nullptr);
   std::mt19937_64 rng(7);
   std::set<std::string> ids;
   // Expected keys, computed from the key layout: (upper 32 bits of Hash64(auditID), hour, ns).
   std::set<std::tuple<uint32_t, TimeMicros, std::string>> keys;
-  for (int call = 0; call < 60; ++call) {
-    std::vector<Event> events;
-    for (int i = 0; i < 400; ++i) {
-      std::string id = absl::StrCat("id-", rng());
-      const char* ns = kNamespaces[rng() % 4];
-      TimeMicros hour = kDay0 + static_cast<TimeMicros>(rng() % 3) * kMicrosPerHour;
-      events.push_back(SimpleEvent(id, hour + i, ns));
-      keys.emplace(static_cast<uint32_t>(Hash64(id) >> 32), hour, ns);
-      ids.insert(std::move(id));
+  auto append_calls = [&](Environment* env, int calls) {
+    for (int call = 0; call < calls; ++call) {
+      std::vector<Event> events;
+      for (int i = 0; i < 400; ++i) {
+        std::string id = absl::StrCat("id-", rng());
+        const char* ns = kNamespaces[rng() % 4];
+        TimeMicros hour = kDay0 + static_cast<TimeMicros>(rng() % 3) * kMicrosPerHour;
+        events.push_back(SimpleEvent(id, hour + i, ns));
+        keys.emplace(static_cast<uint32_t>(Hash64(id) >> 32), hour, ns);
+        ids.insert(std::move(id));
+      }
+      AppendResult result;
+      ASSERT_OK(env->Append(events, &result));
+      ASSERT_EQ(result.stored, events.size());
     }
-    AppendResult result;
-    ASSERT_OK(prod->Append(events, &result));
-    ASSERT_EQ(result.stored, events.size());
+  };
+  auto sample = [&] {
+    std::set<std::string> out = {"never-stored"};
+    size_t n = 0;
+    for (const std::string& id : ids) {
+      if (n++ % 40 == 0) out.insert(id);
+    }
+    return out;
+  };
+  {
+    auto store = OpenStore(dir);
+    auto* prod = dynamic_cast<EnvironmentImpl*>(store->Find("prod"));
+    ASSERT_NE(prod, nullptr);
+    append_calls(prod, 30);
+    ASSERT_OK_AND_ASSIGN(uint64_t count, prod->CountAuditIndexKeys());
+    EXPECT_EQ(count, keys.size());
+    ExpectLookupsEqualBruteForce(prod, sample());
+    // A reader made before the ingestion keeps finding every key after it.
+    auto before = prod->NewReader();
+    std::map<std::string, std::multiset<std::string>> want = BruteForce(before.get());
+    ASSERT_OK_AND_ASSIGN(uint64_t ingested, prod->IngestAuditIdRuns());
+    EXPECT_EQ(ingested, keys.size());
+    for (const std::string& id : sample()) {
+      auto it = want.find(id);
+      EXPECT_EQ(Lookup(before.get(), id),
+                it == want.end() ? std::multiset<std::string>() : it->second)
+          << id;
+    }
+    before.reset();
+    ExpectLookupsEqualBruteForce(prod, sample());
+    // More calls: some keys in runs, some in the index, when the store closes.
+    append_calls(prod, 30);
+    ASSERT_OK_AND_ASSIGN(count, prod->CountAuditIndexKeys());
+    EXPECT_EQ(count, keys.size());
   }
+  auto store = OpenStore(dir);
+  auto* prod = dynamic_cast<EnvironmentImpl*>(store->Find("prod"));
+  ASSERT_NE(prod, nullptr);
   ASSERT_OK_AND_ASSIGN(uint64_t count, prod->CountAuditIndexKeys());
   EXPECT_EQ(count, keys.size());
-  std::set<std::string> sample;
-  size_t n = 0;
-  for (const std::string& id : ids) {
-    if (n++ % 40 == 0) sample.insert(id);
-  }
-  sample.insert("never-stored");
-  ExpectLookupsEqualBruteForce(prod, sample);
-  ASSERT_OK(prod->Flush());
+  ExpectLookupsEqualBruteForce(prod, sample());
+  ASSERT_OK(prod->Flush());  // ingests the runs left
+  ASSERT_OK_AND_ASSIGN(uint64_t left, prod->IngestAuditIdRuns());
+  EXPECT_EQ(left, 0u);
   ASSERT_OK_AND_ASSIGN(count, prod->CountAuditIndexKeys());
   EXPECT_EQ(count, keys.size());
-  ExpectLookupsEqualBruteForce(prod, sample);
+  ExpectLookupsEqualBruteForce(prod, sample());
+}
+
+TEST(AuditIdRunTest, RoundTripsAndRefusesCorruptValues) {
+  AuditIdRun run;
+  run.Add("b", "group-1");
+  run.Add("a", "group-1");
+  run.Add("a", "group-1");  // a repeat: one key
+  run.Add("a", "group-2");
+  run.Seal();
+  EXPECT_EQ(run.size(), 3u);
+  const std::string value = run.Encode();
+  ASSERT_OK_AND_ASSIGN(AuditIdRun back, AuditIdRun::Decode(value, "test"));
+  std::vector<std::pair<uint32_t, std::string_view>> want, got;
+  run.AppendKeys(&want);
+  back.AppendKeys(&got);
+  EXPECT_EQ(got, want);
+  std::vector<std::string> groups;
+  back.GroupsOf(static_cast<uint32_t>(Hash64("a") >> 32), &groups);
+  EXPECT_EQ(groups, (std::vector<std::string>{"group-1", "group-2"}));
+  for (size_t len = 0; len < value.size(); ++len) {
+    absl::StatusOr<AuditIdRun> cut = AuditIdRun::Decode(value.substr(0, len), "test");
+    EXPECT_EQ(cut.status().code(), absl::StatusCode::kDataLoss) << len;
+  }
+  EXPECT_EQ(AuditIdRun::Decode(value + "x", "test").status().code(), absl::StatusCode::kDataLoss);
 }
 
 }  // namespace
