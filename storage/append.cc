@@ -23,6 +23,26 @@ namespace {
 // Append keeps its thread's segment builder after a call of at most this many bytes of JSON.
 constexpr uint64_t kKeptBuilderRawBytes = 16ull << 20;
 
+// One kept event of a write, placed in its (bucket, namespace) group.
+struct GroupSlot {
+  TimeMicros bucket;
+  const std::string* ns;
+  uint32_t index;  // into the write's events
+};
+
+// The kept events of `claims` in (bucket, namespace) order, in their order within a group.
+std::vector<GroupSlot> GroupSlots(std::span<const Event> events,
+                                  const EnvironmentImpl::Claims& claims) {
+  std::vector<GroupSlot> slots;
+  slots.reserve(claims.keep.size());
+  for (uint32_t i : claims.keep) slots.push_back({claims.hours[i], &events[i].Namespace(), i});
+  std::stable_sort(slots.begin(), slots.end(), [](const GroupSlot& a, const GroupSlot& b) {
+    if (a.bucket != b.bucket) return a.bucket < b.bucket;
+    return *a.ns < *b.ns;
+  });
+  return slots;
+}
+
 }  // namespace
 
 absl::Status EnvironmentImpl::Write(rocksdb::WriteBatch* batch) {
@@ -86,26 +106,13 @@ void EnvironmentImpl::ExpireDedupe(TimeMicros newest_hour, rocksdb::WriteBatch* 
   (void)batch->DeleteRange(handles_[kDedupe], from, to);
 }
 
-std::vector<GroupSlot> GroupSlots(std::span<const Event> events,
-                                  const EnvironmentImpl::Claims& claims) {
-  std::vector<GroupSlot> slots;
-  slots.reserve(claims.keep.size());
-  for (uint32_t i : claims.keep) slots.push_back({claims.hours[i], &events[i].Namespace(), i});
-  std::stable_sort(slots.begin(), slots.end(), [](const GroupSlot& a, const GroupSlot& b) {
-    if (a.bucket != b.bucket) return a.bucket < b.bucket;
-    return *a.ns < *b.ns;
-  });
-  return slots;
-}
-
 absl::Status EnvironmentImpl::ClaimEvents(std::span<const Event> events, Claims* claims,
                                           AppendResult* result, rocksdb::WriteBatch* batch) {
   claims->keep.clear();
   claims->claimed.clear();
   claims->keep.reserve(events.size());
   claims->claimed.reserve(events.size());
-  std::vector<uint64_t>& hashes = claims->hashes;
-  hashes.resize(events.size());
+  std::vector<uint64_t> hashes(events.size());
   claims->hours.resize(events.size());
   TimeMicros newest = INT64_MIN;
   for (size_t i = 0; i < events.size(); ++i) {

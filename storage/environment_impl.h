@@ -56,13 +56,6 @@ struct SharedResources {
 // a crash left it.
 std::string IngestFilePath(const std::string& dir);
 
-// One kept event of a write, placed in its (bucket, namespace) group.
-struct GroupSlot {
-  TimeMicros bucket;
-  const std::string* ns;
-  uint32_t index;  // into the write's events
-};
-
 class EnvironmentImpl : public Environment {
  public:
   // Column family indexes into handles().
@@ -107,7 +100,6 @@ class EnvironmentImpl : public Environment {
     std::vector<uint32_t> keep;                            // the events to store, by index
     std::vector<std::pair<TimeMicros, uint64_t>> claimed;  // (hour, hash) per kept event
     std::vector<TimeMicros> hours;                         // the bucket of every event
-    std::vector<uint64_t> hashes;                          // the dedupe hash of every event
   };
   // Claims the dedupe hash of each event; an event whose hash was claimed before (stored, or
   // earlier in `events`) is counted in result->duplicates and not kept. Adds the deletion of
@@ -224,10 +216,6 @@ class EnvironmentImpl : public Environment {
   std::chrono::steady_clock::time_point last_deletion_;
   std::thread merge_thread_;
 };
-
-// The kept events of `claims` in (bucket, namespace) order, in their order within a group.
-std::vector<GroupSlot> GroupSlots(std::span<const Event> events,
-                                  const EnvironmentImpl::Claims& claims);
 
 }  // namespace kq::storage
 
