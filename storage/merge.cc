@@ -41,7 +41,7 @@ struct Candidate {
 
 }  // namespace
 
-absl::StatusOr<uint64_t> EnvironmentImpl::MergeSmallSegments(bool all) {
+absl::StatusOr<EnvironmentImpl::MergeOutcome> EnvironmentImpl::MergeSmallSegments(bool all) {
   std::lock_guard<std::mutex> l(maintenance_mu_);
   const rocksdb::Snapshot* snap = db_->GetSnapshot();
   rocksdb::ReadOptions ro;
@@ -49,7 +49,7 @@ absl::StatusOr<uint64_t> EnvironmentImpl::MergeSmallSegments(bool all) {
   ro.fill_cache = false;  // a merge reads each segment once: keep the cache for queries
   auto release = [&] { db_->ReleaseSnapshot(snap); };
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kSummaries]));
-  uint64_t merged = 0;
+  MergeOutcome merged;
   // The newest bucket appended to; its groups may still grow.
   TimeMicros open_bucket;
   {
@@ -118,13 +118,15 @@ absl::StatusOr<uint64_t> EnvironmentImpl::MergeSmallSegments(bool all) {
           builder.AddRows(decoded);
           raw_bytes += picked[i]->summary.raw_bytes;
           DeleteSegment(key, &batch);
+          if (merged.first_key.empty() || key < merged.first_key) merged.first_key = key;
+          merged.last_key = std::max(merged.last_key, key);
         }
         EncodedSegment enc = builder.Finish();
         enc.summary.raw_bytes = raw_bytes;
         enc.summary.bodies_dropped = dropped;
         PutSegment(group_prefix, enc, &batch);
         KQ_RETURN_IF_ERROR(Write(&batch));
-        merged += end - start;
+        merged.segments += end - start;
         start = end;
       }
     }
@@ -183,7 +185,7 @@ void EnvironmentImpl::MergeLoop() {
     if (sweep) sweep_pending_since_.reset();
     l.unlock();
     if (merge) {
-      absl::StatusOr<uint64_t> merged = MergeSmallSegments(/*all=*/false);
+      absl::StatusOr<MergeOutcome> merged = MergeSmallSegments(/*all=*/false);
       if (!merged.ok()) {
         log::Warning("environment ", name_, ": merge failed: ", merged.status().ToString());
       }
