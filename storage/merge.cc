@@ -2,7 +2,10 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -34,9 +37,20 @@ constexpr std::chrono::seconds kMergeLoopTick{5};
 constexpr std::chrono::seconds kSweepQuiet{10};
 constexpr std::chrono::minutes kSweepMaxDelay{5};
 
+// Flush merges this many groups at once (a background pass, beside appends, merges one at a
+// time).
+constexpr size_t kFlushMergeThreads = 2;
+
 struct Candidate {
   std::string key;
   Summary summary;
+};
+
+// The small segments of one (bucket, namespace).
+struct Group {
+  std::string prefix;
+  TimeMicros bucket = 0;
+  std::vector<Candidate> candidates;
 };
 
 }  // namespace
@@ -56,16 +70,14 @@ absl::StatusOr<EnvironmentImpl::MergeOutcome> EnvironmentImpl::MergeSmallSegment
     std::lock_guard<std::mutex> dl(dedupe_mu_);
     open_bucket = dedupe_newest_hour_;
   }
-  std::string group_prefix;
-  TimeMicros bucket = 0;  // of group_prefix
-  std::vector<Candidate> group;
-  absl::Status status;
-
-  auto merge_group = [&]() -> absl::Status {
+  // Merges the small segments of `group`; adds to *out.
+  auto merge_group = [&](const Group& group, MergeOutcome* out) -> absl::Status {
+    const TimeMicros bucket = group.bucket;
+    const std::string& group_prefix = group.prefix;
     // Only segments of the same tier merge together.
     for (bool dropped : {false, true}) {
       std::vector<const Candidate*> picked;
-      for (const auto& c : group) {
+      for (const auto& c : group.candidates) {
         if (c.summary.bodies_dropped == dropped) picked.push_back(&c);
       }
       if (picked.size() < 2) continue;
@@ -118,22 +130,30 @@ absl::StatusOr<EnvironmentImpl::MergeOutcome> EnvironmentImpl::MergeSmallSegment
           builder.AddRows(decoded);
           raw_bytes += picked[i]->summary.raw_bytes;
           DeleteSegment(key, &batch);
-          if (merged.first_key.empty() || key < merged.first_key) merged.first_key = key;
-          merged.last_key = std::max(merged.last_key, key);
+          if (out->first_key.empty() || key < out->first_key) out->first_key = key;
+          out->last_key = std::max(out->last_key, key);
         }
         EncodedSegment enc = builder.Finish();
         enc.summary.raw_bytes = raw_bytes;
         enc.summary.bodies_dropped = dropped;
         PutSegment(group_prefix, enc, &batch);
         KQ_RETURN_IF_ERROR(Write(&batch));
-        merged.segments += end - start;
+        out->segments += end - start;
         start = end;
       }
     }
     return absl::OkStatus();
   };
 
-  for (it->SeekToFirst(); it->Valid() && status.ok(); it->Next()) {
+  // 1. The groups with two or more small segments, from the summaries.
+  std::vector<Group> groups;
+  Group group;
+  auto close_group = [&] {
+    if (group.candidates.size() >= 2) groups.push_back(std::move(group));
+    group = Group();
+  };
+  absl::Status status;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::string key(it->key().data(), it->key().size());
     TimeMicros key_bucket;
     std::string ns;
@@ -143,11 +163,10 @@ absl::StatusOr<EnvironmentImpl::MergeOutcome> EnvironmentImpl::MergeSmallSegment
       break;
     }
     std::string prefix = SegmentPrefix(key_bucket, ns);
-    if (prefix != group_prefix) {
-      status = merge_group();
-      group.clear();
-      group_prefix = prefix;
-      bucket = key_bucket;
+    if (prefix != group.prefix) {
+      close_group();
+      group.prefix = std::move(prefix);
+      group.bucket = key_bucket;
     }
     absl::StatusOr<Summary> s =
         Summary::Decode(std::string_view(it->value().data(), it->value().size()));
@@ -155,11 +174,41 @@ absl::StatusOr<EnvironmentImpl::MergeOutcome> EnvironmentImpl::MergeSmallSegment
       status = s.status();
       break;
     }
-    if (s->rows < kSmallRows) group.push_back({std::move(key), *std::move(s)});
+    if (s->rows < kSmallRows) group.candidates.push_back({std::move(key), *std::move(s)});
   }
-  if (status.ok()) status = merge_group();
+  close_group();
   if (status.ok()) status = FromRocks(it->status(), dir_);
   it.reset();
+  // 2. Merge them: in Flush on kFlushMergeThreads threads, each taking the next group.
+  if (status.ok()) {
+    std::mutex mu;  // guards merged, status
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
+    auto work = [&] {
+      for (size_t i = next++; i < groups.size() && !failed; i = next++) {
+        MergeOutcome out;
+        absl::Status st = merge_group(groups[i], &out);
+        std::lock_guard<std::mutex> ml(mu);
+        if (!st.ok()) {
+          status.Update(st);
+          failed = true;
+          break;
+        }
+        merged.segments += out.segments;
+        if (out.segments == 0) continue;
+        if (merged.first_key.empty() || out.first_key < merged.first_key) {
+          merged.first_key = out.first_key;
+        }
+        merged.last_key = std::max(merged.last_key, out.last_key);
+      }
+    };
+    std::vector<std::thread> helpers;
+    for (size_t t = 1; all && t < std::min(kFlushMergeThreads, groups.size()); ++t) {
+      helpers.emplace_back(work);
+    }
+    work();
+    for (std::thread& t : helpers) t.join();
+  }
   release();
   if (!status.ok()) return status;
   return merged;
