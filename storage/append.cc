@@ -48,10 +48,6 @@ std::vector<GroupSlot> GroupSlots(std::span<const Event> events,
 absl::Status EnvironmentImpl::Write(rocksdb::WriteBatch* batch) {
   rocksdb::WriteOptions wo;
   wo.sync = options_.durability == Durability::kSync;
-  // Keys of one batch are in key order per column family; concurrent appenders' batches then
-  // insert from their own last position (a write alone in its group uses the auditids column
-  // family's insert hint instead, store.cc).
-  wo.memtable_insert_hint_per_batch = true;
   return FromRocks(db_->Write(wo, batch), absl::StrCat("writing environment \"", name_, "\""));
 }
 
