@@ -495,14 +495,18 @@ EncodedSegment SegmentBuilder::Finish() {
   for (Column c : {Column::kUser, Column::kVerb, Column::kResource, Column::kName, Column::kStage,
                    Column::kAuditId}) {
     uint32_t id = static_cast<uint32_t>(c);
-    const std::vector<std::string_view>& dict = m.dicts[DictIndex(id)].dict();
-    s.sets.push_back(MakeValueSet(id, std::vector<std::string>(dict.begin(), dict.end())));
+    s.sets.push_back(MakeValueSet(id, m.dicts[DictIndex(id)].dict()));
   }
-  std::vector<std::string> codes;
+  std::vector<int64_t> code_values;
   for (size_t r = 0; r < m.rows; ++r) {
-    if (m.int_present[2][r]) codes.push_back(std::to_string(m.ints[2][r]));
+    if (m.int_present[2][r]) code_values.push_back(m.ints[2][r]);
   }
-  s.sets.push_back(MakeValueSet(static_cast<uint32_t>(Column::kCode), std::move(codes)));
+  std::sort(code_values.begin(), code_values.end());
+  code_values.erase(std::unique(code_values.begin(), code_values.end()), code_values.end());
+  std::vector<std::string> codes;
+  for (int64_t code : code_values) codes.push_back(std::to_string(code));
+  s.sets.push_back(MakeValueSet(static_cast<uint32_t>(Column::kCode),
+                                std::vector<std::string_view>(codes.begin(), codes.end())));
 
   m.rows = 0;
   m.raw_bytes = 0;

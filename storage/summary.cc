@@ -33,22 +33,21 @@ bool ValueSet::MayContain(std::string_view value) const {
   return true;
 }
 
-ValueSet MakeValueSet(uint32_t column, std::vector<std::string> distinct) {
+ValueSet MakeValueSet(uint32_t column, std::span<const std::string_view> distinct) {
   ValueSet set;
   set.column = column;
-  std::sort(distinct.begin(), distinct.end());
-  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
   size_t bytes = 0;
-  for (const auto& v : distinct) bytes += v.size();
+  for (std::string_view v : distinct) bytes += v.size();
   if (distinct.size() <= kMaxExactValues && bytes <= kMaxExactBytes) {
-    set.values = std::move(distinct);
+    set.values.assign(distinct.begin(), distinct.end());
+    std::sort(set.values.begin(), set.values.end());
     return set;
   }
   set.bloom = true;
   set.nprobes = kProbes;
   set.nbits = std::max<uint32_t>(64, static_cast<uint32_t>(distinct.size()) * kBitsPerValue);
   set.bits.assign((set.nbits + 7) / 8, '\0');
-  for (const auto& v : distinct) {
+  for (std::string_view v : distinct) {
     uint64_t h = Hash64(v);
     for (uint32_t i = 0; i < set.nprobes; ++i) {
       uint32_t bit = Probe(h, i, set.nbits);

@@ -5,6 +5,7 @@
 #define KQ_STORAGE_SUMMARY_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,8 +28,9 @@ struct ValueSet {
   bool MayContain(std::string_view value) const;
 };
 
-// Builds an exact set (<= 64 values and <= 4 KiB) or a Bloom filter from distinct values.
-ValueSet MakeValueSet(uint32_t column, std::vector<std::string> distinct);
+// Builds an exact set (<= 64 values and <= 4 KiB, sorted) or a Bloom filter from `distinct`,
+// which holds no value twice (a dictionary's values). Copies only the values of an exact set.
+ValueSet MakeValueSet(uint32_t column, std::span<const std::string_view> distinct);
 
 struct Summary {
   uint64_t rows = 0;

@@ -143,7 +143,7 @@ TEST(SegmentTest, CorruptBytesAreDataLoss) {
 }
 
 TEST(SummaryTest, ExactSetsAndBloomFilters) {
-  std::vector<std::string> few = {"b", "a", "b"};
+  std::vector<std::string_view> few = {"b", "a"};
   ValueSet exact = MakeValueSet(8, few);
   EXPECT_FALSE(exact.bloom);
   EXPECT_EQ(exact.values, (std::vector<std::string>{"a", "b"}));
@@ -151,7 +151,7 @@ TEST(SummaryTest, ExactSetsAndBloomFilters) {
   EXPECT_FALSE(exact.MayContain("c"));
   std::vector<std::string> many;
   for (int i = 0; i < 1000; ++i) many.push_back("name-" + std::to_string(i));
-  ValueSet bloom = MakeValueSet(13, many);
+  ValueSet bloom = MakeValueSet(13, std::vector<std::string_view>(many.begin(), many.end()));
   EXPECT_TRUE(bloom.bloom);
   for (const auto& v : many) EXPECT_TRUE(bloom.MayContain(v));
   int false_positives = 0;
