@@ -91,15 +91,10 @@ class EnvironmentImpl : public Environment {
                                         std::span<const std::string> namespaces) override;
   [[nodiscard]] absl::Status Flush() override;
 
-  struct MergeOutcome {
-    uint64_t segments = 0;  // small segments merged away
-    // The first and last of their segment keys: every key written or deleted lies in
-    // [first_key, last_key + 0xFF].
-    std::string first_key, last_key;
-  };
   // Merges groups of small segments of one (bucket, namespace); `all` merges every group with
-  // two or more small segments, else only groups with many.
-  [[nodiscard]] absl::StatusOr<MergeOutcome> MergeSmallSegments(bool all);
+  // two or more small segments (two groups at a time), else only groups with many. Returns the
+  // small segments merged away.
+  [[nodiscard]] absl::StatusOr<uint64_t> MergeSmallSegments(bool all);
 
   // How a write's events fared against dedupe (ClaimEvents).
   struct Claims {

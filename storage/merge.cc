@@ -55,7 +55,7 @@ struct Group {
 
 }  // namespace
 
-absl::StatusOr<EnvironmentImpl::MergeOutcome> EnvironmentImpl::MergeSmallSegments(bool all) {
+absl::StatusOr<uint64_t> EnvironmentImpl::MergeSmallSegments(bool all) {
   std::lock_guard<std::mutex> l(maintenance_mu_);
   const rocksdb::Snapshot* snap = db_->GetSnapshot();
   rocksdb::ReadOptions ro;
@@ -63,15 +63,15 @@ absl::StatusOr<EnvironmentImpl::MergeOutcome> EnvironmentImpl::MergeSmallSegment
   ro.fill_cache = false;  // a merge reads each segment once: keep the cache for queries
   auto release = [&] { db_->ReleaseSnapshot(snap); };
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kSummaries]));
-  MergeOutcome merged;
+  uint64_t merged = 0;
   // The newest bucket appended to; its groups may still grow.
   TimeMicros open_bucket;
   {
     std::lock_guard<std::mutex> dl(dedupe_mu_);
     open_bucket = dedupe_newest_hour_;
   }
-  // Merges the small segments of `group`; adds to *out.
-  auto merge_group = [&](const Group& group, MergeOutcome* out) -> absl::Status {
+  // Merges the small segments of `group`; adds the segments merged away to *out.
+  auto merge_group = [&](const Group& group, uint64_t* out) -> absl::Status {
     const TimeMicros bucket = group.bucket;
     const std::string& group_prefix = group.prefix;
     // Only segments of the same tier merge together.
@@ -130,15 +130,13 @@ absl::StatusOr<EnvironmentImpl::MergeOutcome> EnvironmentImpl::MergeSmallSegment
           builder.AddRows(decoded);
           raw_bytes += picked[i]->summary.raw_bytes;
           DeleteSegment(key, &batch);
-          if (out->first_key.empty() || key < out->first_key) out->first_key = key;
-          out->last_key = std::max(out->last_key, key);
         }
         EncodedSegment enc = builder.Finish();
         enc.summary.raw_bytes = raw_bytes;
         enc.summary.bodies_dropped = dropped;
         PutSegment(group_prefix, enc, &batch);
         KQ_RETURN_IF_ERROR(Write(&batch));
-        out->segments += end - start;
+        *out += end - start;
         start = end;
       }
     }
@@ -186,7 +184,7 @@ absl::StatusOr<EnvironmentImpl::MergeOutcome> EnvironmentImpl::MergeSmallSegment
     std::atomic<bool> failed{false};
     auto work = [&] {
       for (size_t i = next++; i < groups.size() && !failed; i = next++) {
-        MergeOutcome out;
+        uint64_t out = 0;
         absl::Status st = merge_group(groups[i], &out);
         std::lock_guard<std::mutex> ml(mu);
         if (!st.ok()) {
@@ -194,12 +192,7 @@ absl::StatusOr<EnvironmentImpl::MergeOutcome> EnvironmentImpl::MergeSmallSegment
           failed = true;
           break;
         }
-        merged.segments += out.segments;
-        if (out.segments == 0) continue;
-        if (merged.first_key.empty() || out.first_key < merged.first_key) {
-          merged.first_key = out.first_key;
-        }
-        merged.last_key = std::max(merged.last_key, out.last_key);
+        merged += out;
       }
     };
     std::vector<std::thread> helpers;
@@ -234,7 +227,7 @@ void EnvironmentImpl::MergeLoop() {
     if (sweep) sweep_pending_since_.reset();
     l.unlock();
     if (merge) {
-      absl::StatusOr<MergeOutcome> merged = MergeSmallSegments(/*all=*/false);
+      absl::StatusOr<uint64_t> merged = MergeSmallSegments(/*all=*/false);
       if (!merged.ok()) {
         log::Warning("environment ", name_, ": merge failed: ", merged.status().ToString());
       }
