@@ -37,6 +37,11 @@ const rocksdb::Snapshot* EnvironmentImpl::SnapshotWithRuns(
   return db_->GetSnapshot();
 }
 
+size_t EnvironmentImpl::PendingAuditIdRuns() {
+  std::lock_guard<std::mutex> l(runs_mu_);
+  return runs_->size();
+}
+
 absl::StatusOr<uint64_t> EnvironmentImpl::IngestAuditIdRuns() {
   std::lock_guard<std::mutex> l(maintenance_mu_);
   std::shared_ptr<const AuditIdRuns> runs;

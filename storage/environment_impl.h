@@ -144,6 +144,8 @@ class EnvironmentImpl : public Environment {
   // The number of distinct auditID index keys, in `auditids` or in runs (reads the whole
   // index; for tests).
   [[nodiscard]] absl::StatusOr<uint64_t> CountAuditIndexKeys();
+  // The auditID index runs not yet moved into the index (for tests).
+  size_t PendingAuditIdRuns();
 
   rocksdb::DB* db() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[c]; }

@@ -27,8 +27,11 @@ constexpr uint64_t kSmallRows = 16384;
 constexpr size_t kMaxSmallSegments = 64;
 
 // The merge thread moves auditID index runs into the index once they hold this many keys
-// (about 8 bytes of memory each).
+// (about 8 bytes of memory each), or once there are this many runs (every Append copies the
+// list of runs, and a look-up searches each: many small appends must not grow it without
+// bound).
 constexpr uint64_t kIngestRunKeys = 1u << 20;
+constexpr size_t kIngestRuns = 1024;
 
 // How often the merge thread looks for work when nothing wakes it.
 constexpr std::chrono::seconds kMergeLoopTick{5};
@@ -234,7 +237,7 @@ void EnvironmentImpl::MergeLoop() {
       bool ingest;
       {
         std::lock_guard<std::mutex> rl(runs_mu_);
-        ingest = run_keys_ >= kIngestRunKeys;
+        ingest = run_keys_ >= kIngestRunKeys || runs_->size() >= kIngestRuns;
       }
       if (ingest) {
         absl::StatusOr<uint64_t> ingested = IngestAuditIdRuns();
