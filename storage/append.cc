@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 
 #include "absl/strings/str_cat.h"
@@ -126,7 +127,7 @@ absl::Status EnvironmentImpl::ClaimEvents(std::span<const Event> events, Claims*
       absl::StatusOr<absl::flat_hash_set<uint64_t>*> found = DedupeSetOf(set_hour);
       if (!found.ok()) {
         // Nothing of this call is kept: give back what it claimed so far.
-        for (const auto& [hour, hash] : claims->claimed) dedupe_[hour].erase(hash);
+        EraseClaims(claims->claimed);
         return found.status();
       }
       set = *found;
@@ -142,14 +143,19 @@ absl::Status EnvironmentImpl::ClaimEvents(std::span<const Event> events, Claims*
   return absl::OkStatus();
 }
 
-void EnvironmentImpl::Unclaim(std::span<const std::pair<TimeMicros, uint64_t>> claimed) {
-  std::lock_guard<std::mutex> l(dedupe_mu_);
+void EnvironmentImpl::EraseClaims(std::span<const std::pair<TimeMicros, uint64_t>> claimed) {
   for (const auto& [hour, hash] : claimed) dedupe_[hour].erase(hash);
 }
 
-void EnvironmentImpl::PutClaims(std::vector<std::pair<TimeMicros, uint64_t>> claimed,
+void EnvironmentImpl::Unclaim(std::span<const std::pair<TimeMicros, uint64_t>> claimed) {
+  std::lock_guard<std::mutex> l(dedupe_mu_);
+  EraseClaims(claimed);
+}
+
+void EnvironmentImpl::PutClaims(std::vector<std::pair<TimeMicros, uint64_t>>* claims,
                                 rocksdb::WriteBatch* batch) {
-  std::sort(claimed.begin(), claimed.end());
+  std::sort(claims->begin(), claims->end());
+  const std::vector<std::pair<TimeMicros, uint64_t>>& claimed = *claims;
   uint64_t write_id;
   {
     std::lock_guard<std::mutex> l(id_mu_);
@@ -189,17 +195,21 @@ uint64_t EnvironmentImpl::StageAuditIdRun(AuditIdRun run, rocksdb::WriteBatch* b
   return id;
 }
 
-void EnvironmentImpl::WithdrawAuditIdRun(uint64_t id) {
-  std::lock_guard<std::mutex> l(runs_mu_);
+void EnvironmentImpl::DropRuns(const absl::flat_hash_set<uint64_t>& ids) {
   auto next = std::make_shared<AuditIdRuns>();
   for (const auto& entry : *runs_) {
-    if (entry.first == id) {
+    if (ids.contains(entry.first)) {
       run_keys_ -= entry.second->size();
     } else {
       next->push_back(entry);
     }
   }
   runs_ = std::move(next);
+}
+
+void EnvironmentImpl::WithdrawAuditIdRun(uint64_t id) {
+  std::lock_guard<std::mutex> l(runs_mu_);
+  DropRuns({id});
 }
 
 absl::Status EnvironmentImpl::WriteAppended(rocksdb::WriteBatch* batch) {
@@ -227,7 +237,7 @@ absl::Status EnvironmentImpl::Append(std::span<const Event> events, AppendResult
   // hour so that old hours go with one range deletion.
   Claims claims;
   KQ_RETURN_IF_ERROR(ClaimEvents(events, &claims, result, &batch));
-  PutClaims(claims.claimed, &batch);
+  PutClaims(&claims.claimed, &batch);
   // 2. Group by (bucket, namespace), in key order.
   const std::vector<GroupSlot> slots = GroupSlots(events, claims);
   // One builder per thread, reused: its buffers keep their capacity between calls (about 3 %
@@ -258,11 +268,12 @@ absl::Status EnvironmentImpl::Append(std::span<const Event> events, AppendResult
   }
   if (raw_bytes > kKeptBuilderRawBytes) builder.reset();
   // auditID index: one key per distinct (auditID hash, bucket, namespace) of this call, as one
-  // run.
-  const uint64_t run_id = StageAuditIdRun(std::move(index_run), &batch);
+  // run (none when every event was a duplicate).
+  std::optional<uint64_t> run_id;
+  if (!index_run.empty()) run_id = StageAuditIdRun(std::move(index_run), &batch);
   // 3. One durable write.
   if (absl::Status st = WriteAppended(&batch); !st.ok()) {
-    WithdrawAuditIdRun(run_id);
+    if (run_id) WithdrawAuditIdRun(*run_id);
     Unclaim(claims.claimed);
     return st;
   }

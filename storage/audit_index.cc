@@ -63,8 +63,7 @@ absl::StatusOr<uint64_t> EnvironmentImpl::IngestAuditIdRuns() {
     std::string key;
     for (const auto& [hash, group] : keys) {
       key.clear();
-      PutFixed32BE(&key, hash);
-      key.append(group);
+      AppendAuditIdIndexKey(hash, group, &key);
       KQ_RETURN_IF_ERROR(FromRocks(writer.Put(key, rocksdb::Slice()), context()));
     }
     KQ_RETURN_IF_ERROR(FromRocks(writer.Finish(), context()));
@@ -83,15 +82,7 @@ absl::StatusOr<uint64_t> EnvironmentImpl::IngestAuditIdRuns() {
         return FromRocks(s, context());
       }
     }
-    auto next = std::make_shared<AuditIdRuns>();
-    for (const auto& entry : *runs_) {
-      if (ingested.contains(entry.first)) {
-        run_keys_ -= entry.second->size();
-      } else {
-        next->push_back(entry);
-      }
-    }
-    runs_ = std::move(next);
+    DropRuns(ingested);
   }
   std::error_code ec;
   std::filesystem::remove(path, ec);  // moved into the index; left behind only when copied
@@ -186,8 +177,7 @@ absl::StatusOr<uint64_t> EnvironmentImpl::CountAuditIndexKeys() {
   for (const auto& [id, run] : *runs) run->AppendKeys(&pending);
   for (const auto& [hash, group] : pending) {
     std::string key;
-    PutFixed32BE(&key, hash);
-    key.append(group);
+    AppendAuditIdIndexKey(hash, group, &key);
     keys.insert(std::move(key));
   }
   return keys.size();

@@ -5,22 +5,18 @@
 #include "absl/strings/str_cat.h"
 #include "common/coding.h"
 #include "common/strings.h"
-#include "storage/hash.h"
+#include "storage/store_keys.h"
 
 namespace kq::storage {
 namespace {
 
 constexpr uint8_t kRunVersion = 1;
 
-uint32_t AuditHash(std::string_view audit_id) {
-  return static_cast<uint32_t>(Hash64(audit_id) >> 32);
-}
-
 }  // namespace
 
 void AuditIdRun::Add(std::string_view audit_id, std::string_view group) {
   if (groups_.empty() || groups_.back() != group) groups_.emplace_back(group);
-  keys_.emplace_back(AuditHash(audit_id), static_cast<uint32_t>(groups_.size() - 1));
+  keys_.emplace_back(AuditIdHash(audit_id), static_cast<uint32_t>(groups_.size() - 1));
 }
 
 void AuditIdRun::Seal() {

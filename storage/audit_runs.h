@@ -27,10 +27,10 @@ class AuditIdRun {
 
   bool empty() const { return keys_.empty(); }
   size_t size() const { return keys_.size(); }
-  // The groups holding keys of `audit_hash` (the high 32 bits of Hash64(auditID)). Sealed runs.
+  // The groups holding keys of `audit_hash` (AuditIdHash). Sealed runs.
   void GroupsOf(uint32_t audit_hash, std::vector<std::string>* out) const;
-  // Appends (audit hash, group) per key; the index key is the hash's 4 bytes big-endian, then
-  // the group, so sorting these pairs sorts the keys. Views into this run.
+  // Appends (audit hash, group) per key (AppendAuditIdIndexKey makes the key: sorting these
+  // pairs sorts the keys). Views into this run.
   void AppendKeys(std::vector<std::pair<uint32_t, std::string_view>>* out) const;
 
   // AuditIdRun value (docs/format.md). Sealed runs.

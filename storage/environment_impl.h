@@ -109,14 +109,19 @@ class EnvironmentImpl : public Environment {
                                          AppendResult* result, rocksdb::WriteBatch* batch);
   // Gives claims back (their events were not stored).
   void Unclaim(std::span<const std::pair<TimeMicros, uint64_t>> claimed);
+  // Unclaim's work; requires dedupe_mu_.
+  void EraseClaims(std::span<const std::pair<TimeMicros, uint64_t>> claimed);
   // Adds the persisted form of `claimed` to `batch`, which must also store their events: one
-  // value per (hour, write), keyed by hour so that old hours go with one range deletion.
-  void PutClaims(std::vector<std::pair<TimeMicros, uint64_t>> claimed, rocksdb::WriteBatch* batch);
+  // value per (hour, write), keyed by hour so that old hours go with one range deletion. Sorts
+  // *claimed.
+  void PutClaims(std::vector<std::pair<TimeMicros, uint64_t>>* claimed, rocksdb::WriteBatch* batch);
   // Seals `run`, adds it to `batch` and publishes it to readers, before `batch` is written (a
   // reader whose snapshot shows the write must know its keys). Returns its id, for
   // WithdrawAuditIdRun when the write fails.
   uint64_t StageAuditIdRun(AuditIdRun run, rocksdb::WriteBatch* batch);
   void WithdrawAuditIdRun(uint64_t id);
+  // Unpublishes the runs `ids` (they were ingested, or their write failed). Requires runs_mu_.
+  void DropRuns(const absl::flat_hash_set<uint64_t>& ids);
   // Writes a batch of new segments (durable under the configured Durability) and counts it
   // towards the next background merge.
   [[nodiscard]] absl::Status WriteAppended(rocksdb::WriteBatch* batch);

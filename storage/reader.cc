@@ -13,7 +13,6 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "common/coding.h"
 #include "common/status.h"
 #include "storage/environment_impl.h"
 #include "storage/event_json.h"
@@ -298,9 +297,7 @@ class ReaderImpl : public Reader {
       }
       KQ_RETURN_IF_ERROR(FromRocks(it->status(), env_->dir()));
     }
-    uint32_t hash = 0;
-    std::string_view hash_bytes = prefix;
-    (void)GetFixed32BE(&hash_bytes, &hash);
+    const uint32_t hash = AuditIdHash(audit_id);
     for (const auto& [id, run] : *runs_) run->GroupsOf(hash, &groups);
     // Groups are `bucket nsname` prefixes: sorted, they are in scan order.
     std::sort(groups.begin(), groups.end());

@@ -36,17 +36,19 @@ std::string SegmentKey(TimeMicros bucket, std::string_view ns, uint64_t id) {
   return key;
 }
 
+uint32_t AuditIdHash(std::string_view audit_id) {
+  return static_cast<uint32_t>(Hash64(audit_id) >> 32);
+}
+
 std::string AuditIdIndexPrefix(std::string_view audit_id) {
   std::string key;
-  PutFixed32BE(&key, static_cast<uint32_t>(Hash64(audit_id) >> 32));
+  AppendAuditIdIndexKey(AuditIdHash(audit_id), "", &key);
   return key;
 }
 
-std::string AuditIdIndexKey(std::string_view audit_id, TimeMicros bucket, std::string_view ns) {
-  std::string key = AuditIdIndexPrefix(audit_id);
-  PutTimeKey(&key, bucket);
-  PutNamespaceKey(&key, ns);
-  return key;
+void AppendAuditIdIndexKey(uint32_t audit_hash, std::string_view group, std::string* key) {
+  PutFixed32BE(key, audit_hash);
+  key->append(group);
 }
 
 std::string PrefixEnd(std::string_view prefix) {

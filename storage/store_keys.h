@@ -30,11 +30,14 @@ std::string SegmentKey(TimeMicros bucket, std::string_view ns, uint64_t id);
 std::string PrefixEnd(std::string_view prefix);
 
 // The auditID index (docs/format.md, "auditids"): every key of one auditID starts with
-// AuditIdIndexPrefix(audit_id), 4 bytes; the rest of the key is the SegmentPrefix of a
-// (bucket, namespace) holding events with that auditID.
+// AuditIdIndexPrefix(audit_id), its AuditIdHash as 4 bytes big-endian; the rest of the key is
+// the SegmentPrefix of a (bucket, namespace) holding events with that auditID.
 inline constexpr size_t kAuditIdHashBytes = 4;
+// The high 32 bits of Hash64(audit_id).
+uint32_t AuditIdHash(std::string_view audit_id);
 std::string AuditIdIndexPrefix(std::string_view audit_id);
-std::string AuditIdIndexKey(std::string_view audit_id, TimeMicros bucket, std::string_view ns);
+// Appends the index key of `audit_hash` in `group` (a SegmentPrefix) to *key.
+void AppendAuditIdIndexKey(uint32_t audit_hash, std::string_view group, std::string* key);
 
 // Parses a segment key; trailing bytes (the body kind of a bodies key) are ignored.
 [[nodiscard]] bool ParseSegmentKey(std::string_view key, TimeMicros* bucket, std::string* ns,
