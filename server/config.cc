@@ -177,6 +177,12 @@ const std::vector<Option>& Table() {
         "buffered: after the WAL write; a machine crash may lose the last writes. Default sync."},
        SetEnum(&ServerConfig::durability, {"sync", "buffered"}),
        [](const ServerConfig& c) { return c.durability; }},
+      {{"rocksdb-log", "MODE", "warnings | file",
+        "warnings: RocksDB's warnings and errors go to kqd's log. file: RocksDB also writes its "
+        "own LOG in each environment directory (flushes, compactions, stats every 10 minutes; "
+        "up to about 12 MiB), for investigating write stalls. Default warnings."},
+       SetEnum(&ServerConfig::rocksdb_log, {"warnings", "file"}),
+       [](const ServerConfig& c) { return c.rocksdb_log; }},
       {{"environment", "NAME[=DIR]", "name [a-z0-9][a-z0-9_-]*",
         "An environment with its own store (own directory, WAL and lock). Repeat for several; "
         "the first use replaces the defaults prod and dev. YAML: environments: [{name, dir}].",

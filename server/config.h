@@ -57,6 +57,7 @@ struct ServerConfig {
   std::string log_format = "text";        // text | json
   std::string log_level = "info";         // debug | info | warning | error
   std::string durability = "sync";        // sync | buffered
+  std::string rocksdb_log = "warnings";   // warnings | file
   std::vector<storage::EnvironmentOptions> environments = {{"prod", ""}, {"dev", ""}};
   uint64_t webhook_body_limit = 64ull << 20;  // bytes
   uint64_t queue_depth = 64;                  // ingest batches admitted at once

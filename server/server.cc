@@ -70,6 +70,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   options.memory_budget_bytes = config.memory_budget;
   options.durability =
       config.durability == "buffered" ? storage::Durability::kBuffered : storage::Durability::kSync;
+  options.rocksdb_log_file = config.rocksdb_log == "file";
   options.clock = clock;
   KQ_ASSIGN_OR_RETURN(s->store_, storage::Store::Open(options));
 

@@ -244,7 +244,7 @@ absl::Status EnvironmentImpl::Append(std::span<const Event> events, AppendResult
   // of the append CPU). A builder that held a large call is dropped after it, so that an idle
   // thread keeps little.
   thread_local std::unique_ptr<SegmentBuilder> builder;
-  if (builder == nullptr) builder = std::make_unique<SegmentBuilder>(kAppendZstdLevel);
+  if (builder == nullptr) builder = std::make_unique<SegmentBuilder>();
   uint64_t raw_bytes = 0;
   AuditIdRun index_run;
   std::string prefix;

@@ -26,6 +26,7 @@
 
 namespace rocksdb {
 class Cache;
+class Logger;
 class WriteBufferManager;
 }  // namespace rocksdb
 
@@ -33,15 +34,14 @@ namespace kq::storage {
 
 struct EncodedSegment;
 
-// zstd levels: appends write quickly (their small segments are merged later); merges, which
-// run in the background and write what stays, compress harder.
-inline constexpr int kAppendZstdLevel = 1;
-inline constexpr int kMergeZstdLevel = 6;
-
 class EnvironmentImpl;
 
 // The RocksDB snapshot of `reader` when it was made by `env`'s NewReader(), else nullptr.
 const rocksdb::Snapshot* SnapshotOf(const Reader& reader, const EnvironmentImpl* env);
+
+// A RocksDB logger that writes RocksDB's warnings and errors to kq's log, naming `env`, and drops
+// its informational messages (StoreOptions::rocksdb_log_file off).
+std::shared_ptr<rocksdb::Logger> NewKqRocksDbLogger(std::string env);
 
 // Converts a RocksDB status once, at the edge; corruption becomes DataLoss naming `context`.
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view context);

@@ -102,7 +102,7 @@ absl::StatusOr<uint64_t> EnvironmentImpl::MergeSmallSegments(bool all) {
           start = std::max(end, start + 1);
           continue;
         }
-        SegmentBuilder builder(kMergeZstdLevel);
+        SegmentBuilder builder;
         rocksdb::WriteBatch batch;
         uint64_t raw_bytes = 0;
         for (size_t i = start; i < end; ++i) {

@@ -604,7 +604,7 @@ class ReaderImpl : public Reader {
   // A batch holding only `events`, encoded in memory.
   absl::StatusOr<std::unique_ptr<SegmentBatch>> Subset(const std::vector<Event>& events,
                                                        const Entry& e) {
-    SegmentBuilder builder(1);
+    SegmentBuilder builder;
     for (const Event& event : events) builder.Add(event);
     auto enc = std::make_shared<EncodedSegment>(builder.Finish());
     KQ_ASSIGN_OR_RETURN(SegmentView view, SegmentView::Parse(enc->segment));

@@ -76,11 +76,16 @@ struct EncodedSegment {
 
 struct DecodedRows;
 
+// The zstd level of the store's segment columns and bodies, appended and merged. On kq gen
+// traffic level 1 took a quarter of the CPU of level 6 for 3.6 % more bytes, and fewer bytes
+// than levels 2 to 4 (docs/benchmarks.md "Segment compression level").
+inline constexpr int kSegmentZstdLevel = 1;
+
 // Collects events and encodes them as one segment. The env attribution is not stored.
 class SegmentBuilder {
  public:
   // `zstd_level`: compression level of every column (1 fast .. 19 small).
-  explicit SegmentBuilder(int zstd_level = 3);
+  explicit SegmentBuilder(int zstd_level = kSegmentZstdLevel);
   ~SegmentBuilder();
   SegmentBuilder(const SegmentBuilder&) = delete;
   SegmentBuilder& operator=(const SegmentBuilder&) = delete;

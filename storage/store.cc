@@ -169,10 +169,14 @@ absl::Status EnvironmentImpl::OpenDb(const SharedResources& shared) {
   db_options.create_missing_column_families = true;
   db_options.write_buffer_manager = shared.write_buffers;
   db_options.max_background_jobs = 2;
-  // RocksDB's own LOG (flushes, compactions, a stats dump every 10 minutes) rolls at 4 MiB and
-  // keeps 2 old files: bounded at about 12 MiB however long kqd runs.
-  db_options.keep_log_file_num = 2;
-  db_options.max_log_file_size = 4ull << 20;
+  if (options_.rocksdb_log_file) {
+    // RocksDB's own LOG (flushes, compactions, a stats dump every 10 minutes) rolls at 4 MiB and
+    // keeps 2 old files: bounded at about 12 MiB however long kqd runs.
+    db_options.keep_log_file_num = 2;
+    db_options.max_log_file_size = 4ull << 20;
+  } else {
+    db_options.info_log = NewKqRocksDbLogger(name_);
+  }
   db_options.max_total_wal_size = 256ull << 20;
   db_options.paranoid_checks = true;
 

@@ -41,6 +41,10 @@ struct StoreOptions {
   // Block cache + memtables of all environments together. Unit: bytes. Default 256 MiB.
   uint64_t memory_budget_bytes = 256ull << 20;
   Durability durability = Durability::kSync;
+  // Whether RocksDB writes its own LOG file into each environment's directory (flushes,
+  // compactions, a stats dump every 10 minutes; up to about 12 MiB each), for investigating
+  // write stalls. Off (default): RocksDB's warnings and errors go to kq's log, nothing else.
+  bool rocksdb_log_file = false;
   // Events with the same (auditID, stage, stageTimestamp, content hash) within this window of
   // requestReceivedTimestamp are stored once. Unit: micros. Default 1 hour.
   TimeMicros dedupe_window = kMicrosPerHour;

@@ -116,10 +116,10 @@ TEST(ConfigTest, BadYamlNamesFileLineAndKey) {
 }
 
 TEST(ConfigTest, PrintConfigReadsBackToTheSameConfig) {
-  ASSERT_OK_AND_ASSIGN(
-      ParsedArgs p,
-      Parse({"--data", "/d x", "--environment", "prod=/p", "--environment", "dev", "--tail",
-             "prod/c1=/l/*.log", "--webhook-body-limit", "3MiB", "--durability", "buffered"}));
+  ASSERT_OK_AND_ASSIGN(ParsedArgs p,
+                       Parse({"--data", "/d x", "--environment", "prod=/p", "--environment", "dev",
+                              "--tail", "prod/c1=/l/*.log", "--webhook-body-limit", "3MiB",
+                              "--durability", "buffered", "--rocksdb-log", "file"}));
   std::string yaml = PrintConfig(p.config);
   ServerConfig back;
   back.environments.clear();
@@ -127,6 +127,7 @@ TEST(ConfigTest, PrintConfigReadsBackToTheSameConfig) {
   EXPECT_EQ(back.data_dir, "/d x");
   EXPECT_EQ(back.webhook_body_limit, 3u << 20);
   EXPECT_EQ(back.durability, "buffered");
+  EXPECT_EQ(back.rocksdb_log, "file");
   ASSERT_EQ(back.environments.size(), 2u);
   EXPECT_EQ(back.environments[0].dir, "/p");
   ASSERT_EQ(back.tail_sources.size(), 1u);

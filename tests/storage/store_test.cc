@@ -300,6 +300,25 @@ TEST(StoreTest, SecondOpenIsLockedByPid) {
   EXPECT_OK(Store::Open(options));
 }
 
+TEST(StoreTest, RocksDbWritesItsOwnLogFileOnlyWhenAsked) {
+  for (bool log_file : {false, true}) {
+    TempDir dir;
+    StoreOptions options;
+    options.data_dir = dir.path().string();
+    options.rocksdb_log_file = log_file;
+    {
+      auto store = Store::Open(options);
+      ASSERT_OK(store.status());
+      Environment* prod = (*store)->Find("prod");
+      ASSERT_OK(prod->Append(std::vector<Event>{SimpleEvent("a", kDay0, "n")}, nullptr));
+      ASSERT_OK(prod->Flush());
+    }
+    for (const char* env : {"prod", "dev"}) {
+      EXPECT_EQ(std::filesystem::exists(dir.path() / env / "LOG"), log_file) << env;
+    }
+  }
+}
+
 TEST(StoreTest, BadOptionsAreRefused) {
   StoreOptions options;
   EXPECT_THAT(Store::Open(options),
