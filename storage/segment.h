@@ -142,6 +142,13 @@ class SegmentView {
                                                  std::vector<bool>* present = nullptr) const;
   [[nodiscard]] absl::StatusOr<BlobColumn> Blobs(uint32_t id) const;
 
+  // The ids of the columns the segment holds, in storage order.
+  std::vector<uint32_t> ColumnIds() const;
+  // What zstd compressed on its own in column `id`, decompressed: the whole column, or each
+  // chunk of a ChunkedBlob column (empty when the column is absent). For tools that study
+  // compression (kq_zstd_dict_bench).
+  [[nodiscard]] absl::StatusOr<std::vector<std::string>> CompressionUnits(uint32_t id) const;
+
   // The rows (ascending) whose dictionary column `id` equals `value`, without building the
   // column's strings. The view keeps that column decompressed for a following ReadRows.
   [[nodiscard]] absl::StatusOr<std::vector<size_t>> FindRows(uint32_t id,
@@ -195,6 +202,9 @@ class SegmentView {
 
 // Decodes a BodyBlock of a segment with `rows` rows.
 [[nodiscard]] absl::StatusOr<BlobColumn> DecodeBodyBlock(std::string_view value, size_t rows);
+// The chunks of a version 2 BodyBlock, each decompressed (SegmentView::CompressionUnits).
+[[nodiscard]] absl::StatusOr<std::vector<std::string>> BodyBlockCompressionUnits(
+    std::string_view value, size_t rows);
 
 // One row at a time out of a BodyBlock: a version 2 block's chunks are decompressed on the first
 // request for one of their rows, and rows are views into them (no copy). Owns the block.

@@ -378,6 +378,43 @@ absl::StatusOr<std::string> BodyBlockV1Raw(std::string_view value) {
 
 }  // namespace segment_codec
 
+namespace {
+
+absl::StatusOr<std::vector<std::string>> ChunkUnits(std::string_view chunked, size_t rows) {
+  KQ_ASSIGN_OR_RETURN(std::vector<BlobChunk> chunks, ParseChunks(chunked, rows));
+  std::vector<std::string> units;
+  for (const BlobChunk& c : chunks) {
+    KQ_ASSIGN_OR_RETURN(std::string raw, Decompress(c.stored, c.compression, c.raw_len));
+    units.push_back(std::move(raw));
+  }
+  return units;
+}
+
+}  // namespace
+
+std::vector<uint32_t> SegmentView::ColumnIds() const {
+  std::vector<uint32_t> ids;
+  for (const ColumnRef& c : columns_) ids.push_back(c.id);
+  return ids;
+}
+
+absl::StatusOr<std::vector<std::string>> SegmentView::CompressionUnits(uint32_t id) const {
+  KQ_ASSIGN_OR_RETURN(const ColumnRef* ref, Find(id));
+  if (ref == nullptr) return std::vector<std::string>();
+  if (ref->encoding == kEncChunkedBlob) return ChunkUnits(Stored(*ref), rows_);
+  KQ_ASSIGN_OR_RETURN(std::string raw, Raw(*ref));
+  std::vector<std::string> units;
+  units.push_back(std::move(raw));
+  return units;
+}
+
+absl::StatusOr<std::vector<std::string>> BodyBlockCompressionUnits(std::string_view value,
+                                                                   size_t rows) {
+  KQ_ASSIGN_OR_RETURN(uint8_t version, BodyVersion(value));
+  if (version < 2) return absl::InvalidArgumentError("a version 1 body block has no chunks");
+  return ChunkUnits(value.substr(1), rows);
+}
+
 absl::StatusOr<BlobColumn> DecodeBodyBlock(std::string_view value, size_t rows) {
   KQ_ASSIGN_OR_RETURN(uint8_t version, BodyVersion(value));
   value.remove_prefix(1);

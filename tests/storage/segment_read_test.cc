@@ -145,6 +145,53 @@ TEST(SegmentReadTest, ChunkedBlobRowsEqualFullDecode) {
   ExpectRowReadsMatch(s, 1, /*every_row_alone=*/true);
 }
 
+// The units kq_segment_units writes out hold the layouts of docs/format.md: a Dict column
+// whole, a body block chunk by chunk.
+TEST(SegmentReadTest, CompressionUnitsHoldTheDocumentedRawBytes) {
+  const Encoded s = MakeSegment(3000, 11);
+  ASSERT_OK_AND_ASSIGN(SegmentView view, SegmentView::Parse(s.enc.segment));
+
+  // Request bodies: per row in time order varint(len + 1) and the bytes, or varint(0).
+  std::string bodies;
+  for (const Event& e : s.events) {
+    if (e.request_object.has_value()) {
+      PutVarint64(&bodies, e.request_object->size() + 1);
+      bodies += *e.request_object;
+    } else {
+      PutVarint64(&bodies, 0);
+    }
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> chunks,
+                       BodyBlockCompressionUnits(s.enc.request_bodies, s.enc.rows));
+  EXPECT_GT(chunks.size(), 1u);  // rows of up to 1.5 MiB close chunks
+  std::string joined;
+  for (const std::string& c : chunks) joined += c;
+  EXPECT_EQ(joined, bodies);
+
+  // The verb column, one unit: varint(ndict) lpstring(value)*, then varint(code + 1) per row.
+  const uint32_t verb_id = static_cast<uint32_t>(Column::kVerb);
+  EXPECT_THAT(view.ColumnIds(), ::testing::Contains(verb_id));
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> verb, view.CompressionUnits(verb_id));
+  ASSERT_EQ(verb.size(), 1u);
+  std::string_view in = verb[0];
+  uint64_t ndict;
+  ASSERT_TRUE(GetVarint64(&in, &ndict));
+  std::vector<std::string_view> dict(ndict);
+  for (auto& v : dict) ASSERT_TRUE(GetLengthPrefixed(&in, &v));
+  for (const Event& e : s.events) {
+    uint64_t code;
+    ASSERT_TRUE(GetVarint64(&in, &code));
+    ASSERT_TRUE(code >= 1 && code <= ndict);
+    EXPECT_EQ(dict[code - 1], e.verb);
+  }
+  EXPECT_TRUE(in.empty());
+
+  // A column the segment does not hold (the environment is never stored): no unit.
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> none,
+                       view.CompressionUnits(static_cast<uint32_t>(Column::kEnv)));
+  EXPECT_TRUE(none.empty());
+}
+
 TEST(SegmentReadTest, ChunksCloseAtTheRowLimit) {
   // More rows than one chunk holds (16,384), all small.
   Encoded s = MakeSegment(17000, 9, /*big=*/300);
