@@ -18,6 +18,7 @@ namespace {
 
 using testing::ChildProcess;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::ProcessResult;
 using testing::RunProcess;
 
@@ -80,6 +81,8 @@ TEST_F(KqEndToEnd, ImportThenQueryEmbeddedAndOverGrpc) {
       Kq({"--data", data_, "import", "--env", "prod", "--cluster", "east", events_file_});
   ASSERT_EQ(import.exit_code, 0) << import.err;
   EXPECT_THAT(import.err, HasSubstr("1000 events stored"));
+  // RocksDB's informational messages and expected warnings stay out of the user's terminal.
+  EXPECT_THAT(import.err, Not(HasSubstr("rocksdb")));
 
   ProcessResult embedded = Kq({"--data", data_, "query", "--format", "jsonl", "events | take 10"});
   ASSERT_EQ(embedded.exit_code, 0) << embedded.err;
