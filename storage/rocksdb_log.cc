@@ -13,8 +13,6 @@
 namespace kq::storage {
 namespace {
 
-// Forwards WARN and more severe messages to kq::log, prefixed with the environment; drops the
-// rest (flush and compaction chatter, option dumps), so no LOG file grows in the data directory.
 // Warnings RocksDB 7.8 gives in kq's normal operation, dropped: index files ingested by
 // IngestAuditIdRuns (audit_index.cc) carry no SST unique ID for RocksDB to verify. (RocksDB
 // prefixes formats with "[%s:LINE] ".)
@@ -23,6 +21,9 @@ bool Expected(std::string_view format) {
          std::string_view::npos;
 }
 
+// Forwards WARN and more severe messages to kq::log, prefixed with the environment, except the
+// Expected ones; drops the rest (flush and compaction chatter, option dumps), so no LOG file
+// grows in the data directory. Messages are cut at 1,023 bytes.
 class KqRocksDbLogger : public rocksdb::Logger {
  public:
   explicit KqRocksDbLogger(std::string env)

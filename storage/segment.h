@@ -146,7 +146,7 @@ class SegmentView {
   std::vector<uint32_t> ColumnIds() const;
   // What zstd compressed on its own in column `id`, decompressed: the whole column, or each
   // chunk of a ChunkedBlob column (empty when the column is absent). For tools that study
-  // compression (kq_zstd_dict_bench).
+  // compression (kq_segment_units).
   [[nodiscard]] absl::StatusOr<std::vector<std::string>> CompressionUnits(uint32_t id) const;
 
   // The rows (ascending) whose dictionary column `id` equals `value`, without building the
