@@ -188,7 +188,7 @@ absl::Status EnvironmentImpl::OpenDb(const SharedResources& shared) {
     rocksdb::ColumnFamilyOptions cf;
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     cf.write_buffer_size =
-        std::clamp<uint64_t>(shared.memory_budget_bytes / (i == kSegments ? 4 : 16), 4ull << 20, 64ull << 20);
+        std::clamp<uint64_t>(shared.memory_budget_bytes / 16, 4ull << 20, 64ull << 20);
     // Segment columns and bodies are zstd-compressed already; the rest is small.
     cf.compression = (i == kSegments || i == kBodies) ? rocksdb::kNoCompression : rocksdb::kZSTD;
     if (i == kAuditIds) {
