@@ -58,8 +58,11 @@ enum class TextKind {
 
 class IngestPipeline {
  public:
+  // `parallel_appends`: groups of batches stored at once per environment (AppendCombiner); 0:
+  // half the cores, at least one, which suits many small batches (webhook, tail). Large
+  // batches (import chunks) gain little from grouping: give as many as arrive at once.
   IngestPipeline(storage::Store* store, Metrics* metrics, TailHub* hub, uint64_t queue_depth,
-                 Clock* clock = Clock::Real());
+                 Clock* clock = Clock::Real(), int parallel_appends = 0);
 
   // Applies the audit policy `policies` picks for each batch (by env, source kind and cluster)
   // before storing (null: keep everything). Call before ingesting; `policies` is borrowed and

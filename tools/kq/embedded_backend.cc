@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "common/clock.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "query/engine.h"
@@ -21,6 +22,10 @@ namespace {
 
 // One import at a time goes through the pipeline; the bound only matters for servers.
 constexpr uint64_t kQueueDepth = 4;
+// Chunks of a file decoded and stored at once (one per core here). Each chunk (8 MiB, about
+// 6,600 events) is stored by its own Append, in parallel: grouping two chunks into one Append
+// left a core waiting (10M events: 63.4 to 63.9 s against 66.2, same CPU; docs/benchmarks.md).
+constexpr int kImportChunksInFlight = 2;
 
 class EmbeddedBackend : public Backend {
  public:
@@ -28,7 +33,8 @@ class EmbeddedBackend : public Backend {
       : store_(std::move(store)),
         readers_(std::make_unique<server::StoreReaderFactory>(
             store_.get(), server::ResolveArchiveRoot(data_dir, ""))),
-        pipeline_(store_.get(), &metrics_, &hub_, kQueueDepth),
+        pipeline_(store_.get(), &metrics_, &hub_, kQueueDepth, Clock::Real(),
+                  kImportChunksInFlight),
         data_dir_(std::move(data_dir)) {}
 
   ~EmbeddedBackend() override {
@@ -79,9 +85,9 @@ class EmbeddedBackend : public Backend {
     }
     ImportSummary summary;
     server::ImportSink sink = server::PipelineSink(&pipeline_, request.env, request.cluster);
-    // The pipeline is thread-safe: decode and store two chunks at once (one per core here).
+    // The pipeline is thread-safe: decode and store kImportChunksInFlight chunks at once.
     server::ImportOptions options;
-    options.chunks_in_flight = 2;
+    options.chunks_in_flight = kImportChunksInFlight;
     // 8 MiB chunks (about 6,600 events of `kq gen` traffic) instead of 4: half as many Appends,
     // so half as many small segments per (hour, namespace) to encode and merge, and each call's
     // sorted auditID keys lie closer together in the index memtable. 1M events: CPU -6 %, peak
