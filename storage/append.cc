@@ -183,9 +183,7 @@ uint64_t EnvironmentImpl::StageAuditIdRun(AuditIdRun run, rocksdb::WriteBatch* b
     std::lock_guard<std::mutex> l(id_mu_);
     id = next_run_id_++;
   }
-  std::string key;
-  PutFixed64BE(&key, id);
-  (void)batch->Put(handles_[kAuditRuns], key, run.Encode());
+  (void)batch->Put(handles_[kAuditRuns], IdKey(id), run.Encode());
   auto shared = std::make_shared<const AuditIdRun>(std::move(run));
   std::lock_guard<std::mutex> l(runs_mu_);
   auto next = std::make_shared<AuditIdRuns>(*runs_);

@@ -5,7 +5,6 @@
 #include <rocksdb/sst_file_writer.h>
 #include <rocksdb/write_batch.h>
 
-#include <algorithm>
 #include <filesystem>
 #include <mutex>
 #include <shared_mutex>
@@ -13,7 +12,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "common/coding.h"
 #include "common/status.h"
 #include "storage/environment_impl.h"
 #include "storage/store_keys.h"
@@ -50,10 +48,7 @@ absl::StatusOr<uint64_t> EnvironmentImpl::IngestAuditIdRuns() {
     runs = runs_;
   }
   if (runs->empty()) return 0;
-  std::vector<std::pair<uint32_t, std::string_view>> keys;
-  for (const auto& [id, run] : *runs) run->AppendKeys(&keys);
-  std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  const std::vector<std::pair<uint32_t, std::string_view>> keys = SortedKeys(*runs);
   const std::string path = IngestFilePath(dir_);
   auto context = [&] { return absl::StrCat(dir_, ": moving auditID index runs into the index"); };
   if (!keys.empty()) {
@@ -88,11 +83,7 @@ absl::StatusOr<uint64_t> EnvironmentImpl::IngestAuditIdRuns() {
   std::filesystem::remove(path, ec);  // moved into the index; left behind only when copied
   // The runs go; a crash before this write ingests them again, which changes nothing.
   rocksdb::WriteBatch batch;
-  for (uint64_t id : ingested) {
-    std::string key;
-    PutFixed64BE(&key, id);
-    (void)batch.Delete(handles_[kAuditRuns], key);
-  }
+  for (uint64_t id : ingested) (void)batch.Delete(handles_[kAuditRuns], IdKey(id));
   KQ_RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), context()));
   return keys.size();
 }
@@ -173,9 +164,7 @@ absl::StatusOr<uint64_t> EnvironmentImpl::CountAuditIndexKeys() {
   it.reset();
   db_->ReleaseSnapshot(snapshot);
   KQ_RETURN_IF_ERROR(status);
-  std::vector<std::pair<uint32_t, std::string_view>> pending;
-  for (const auto& [id, run] : *runs) run->AppendKeys(&pending);
-  for (const auto& [hash, group] : pending) {
+  for (const auto& [hash, group] : SortedKeys(*runs)) {
     std::string key;
     AppendAuditIdIndexKey(hash, group, &key);
     keys.insert(std::move(key));

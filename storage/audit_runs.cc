@@ -33,6 +33,14 @@ void AuditIdRun::AppendKeys(std::vector<std::pair<uint32_t, std::string_view>>* 
   for (const auto& [hash, group] : keys_) out->emplace_back(hash, groups_[group]);
 }
 
+std::vector<std::pair<uint32_t, std::string_view>> SortedKeys(const AuditIdRuns& runs) {
+  std::vector<std::pair<uint32_t, std::string_view>> keys;
+  for (const auto& [id, run] : runs) run->AppendKeys(&keys);
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
 std::string AuditIdRun::Encode() const {
   std::string out;
   out.push_back(static_cast<char>(kRunVersion));

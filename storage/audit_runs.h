@@ -47,6 +47,10 @@ class AuditIdRun {
 // The runs not yet moved into `auditids`, with their ids; immutable once published.
 using AuditIdRuns = std::vector<std::pair<uint64_t, std::shared_ptr<const AuditIdRun>>>;
 
+// The (audit hash, group) of every key of `runs`, sorted (so in index key order) and each once.
+// Views into the runs.
+std::vector<std::pair<uint32_t, std::string_view>> SortedKeys(const AuditIdRuns& runs);
+
 }  // namespace kq::storage
 
 #endif  // KQ_STORAGE_AUDIT_RUNS_H_

@@ -90,12 +90,6 @@ absl::StatusOr<QuarantineRecord> DecodeQuarantine(uint64_t id, std::string_view 
   return r;
 }
 
-std::string IdKey(uint64_t id) {
-  std::string key;
-  PutFixed64BE(&key, id);
-  return key;
-}
-
 bool ValidEnvName(std::string_view name) {
   if (name.empty() || !(std::islower(static_cast<unsigned char>(name[0])) ||
                         std::isdigit(static_cast<unsigned char>(name[0])))) {

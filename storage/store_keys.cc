@@ -36,6 +36,12 @@ std::string SegmentKey(TimeMicros bucket, std::string_view ns, uint64_t id) {
   return key;
 }
 
+std::string IdKey(uint64_t id) {
+  std::string key;
+  PutFixed64BE(&key, id);
+  return key;
+}
+
 uint32_t AuditIdHash(std::string_view audit_id) {
   return static_cast<uint32_t>(Hash64(audit_id) >> 32);
 }

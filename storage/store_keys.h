@@ -22,6 +22,9 @@ void PutTimeKey(std::string* out, TimeMicros t);
 // Appends the escaped namespace and its terminator.
 void PutNamespaceKey(std::string* out, std::string_view ns);
 
+// fixed64(id): the key of a quarantine record and of an auditID index run.
+std::string IdKey(uint64_t id);
+
 // bucket nsname: the prefix of every segment of one (bucket, namespace).
 std::string SegmentPrefix(TimeMicros bucket, std::string_view ns);
 // bucket nsname segment_id.
