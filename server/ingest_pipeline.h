@@ -121,6 +121,19 @@ class IngestPipeline {
                                     const std::vector<storage::DecodeError>& errors,
                                     uint64_t line_offset, uint64_t bytes, IngestStats* stats);
 
+  // Adds a quarantine record per decode error to *stats. `no_events`: nothing of the text
+  // decoded (a lone error of item 0 then names the whole text, not an item).
+  [[nodiscard]] absl::Status Quarantine(storage::Environment* env, std::string_view source,
+                                        const std::vector<storage::DecodeError>& errors,
+                                        bool no_events, uint64_t line_offset, IngestStats* stats);
+  // IngestText of a large JSON lines text: decoded and stored a part at a time through one
+  // AppendStream (all or nothing).
+  [[nodiscard]] absl::Status IngestLinesStreamed(storage::Environment* env,
+                                                 std::string_view cluster, std::string_view source,
+                                                 std::string_view source_kind,
+                                                 std::string_view text, uint64_t first_line,
+                                                 IngestStats* stats);
+
   storage::Store* store_;
   Metrics* metrics_;
   TailHub* hub_;

@@ -4,11 +4,13 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/coding.h"
 #include "common/status.h"
@@ -21,27 +23,126 @@
 namespace kq::storage {
 namespace {
 
-// Append keeps its thread's segment builder after a call of at most this many bytes of JSON.
-constexpr uint64_t kKeptBuilderRawBytes = 16ull << 20;
+// ReturnBuilder keeps at most this many idle builders, none that held more rows.
+constexpr size_t kIdleBuilders = 64;
+constexpr size_t kKeptBuilderRows = 16384;
 
-// One kept event of a write, placed in its (bucket, namespace) group.
-struct GroupSlot {
-  TimeMicros bucket;
-  const std::string* ns;
-  uint32_t index;  // into the write's events
+// An Append in parts. Each event added is claimed against dedupe and added to the segment
+// builder of its (bucket, namespace) group at once; Commit encodes the groups' segments and
+// writes everything, claims and auditID index run included, as one batch.
+class Stream : public AppendStream {
+ public:
+  explicit Stream(EnvironmentImpl* env) : env_(env) {}
+  ~Stream() override;
+  [[nodiscard]] absl::Status Add(std::span<const Event> events) override;
+  [[nodiscard]] absl::Status Commit(AppendResult* result) override;
+
+ private:
+  struct Group {
+    TimeMicros bucket;
+    std::string ns;
+    std::string prefix;  // SegmentPrefix(bucket, ns)
+    std::unique_ptr<SegmentBuilder> builder;
+    size_t max_rows = 0;                 // the most rows the builder held
+    std::vector<uint32_t> audit_hashes;  // AuditIdHash of every event added
+  };
+  using GroupKey = std::pair<TimeMicros, std::string_view>;  // the view is of Group::ns
+
+  Group* GroupOf(TimeMicros bucket, std::string_view ns);
+  // Encodes the group's rows as a segment into the batch.
+  void Seal(Group* group);
+
+  EnvironmentImpl* const env_;
+  rocksdb::WriteBatch batch_;
+  absl::Status status_;  // the first error of Add
+  bool added_ = false;   // whether any event was added
+  bool committed_ = false;
+  AppendResult result_;
+  EnvironmentImpl::Claims claims_;                        // Add's scratch
+  std::vector<std::pair<TimeMicros, uint64_t>> claimed_;  // (hour, hash) of every kept event
+  std::deque<Group> groups_;  // deque: GroupKey views of ns stay valid as groups are added
+  absl::flat_hash_map<GroupKey, Group*> by_key_;
 };
 
-// The kept events of `claims` in (bucket, namespace) order, in their order within a group.
-std::vector<GroupSlot> GroupSlots(std::span<const Event> events,
-                                  const EnvironmentImpl::Claims& claims) {
-  std::vector<GroupSlot> slots;
-  slots.reserve(claims.keep.size());
-  for (uint32_t i : claims.keep) slots.push_back({claims.hours[i], &events[i].Namespace(), i});
-  std::stable_sort(slots.begin(), slots.end(), [](const GroupSlot& a, const GroupSlot& b) {
-    if (a.bucket != b.bucket) return a.bucket < b.bucket;
-    return *a.ns < *b.ns;
+Stream::~Stream() {
+  if (!committed_ && !claimed_.empty()) env_->Unclaim(claimed_);
+  for (Group& g : groups_) env_->ReturnBuilder(std::move(g.builder), g.max_rows);
+}
+
+Stream::Group* Stream::GroupOf(TimeMicros bucket, std::string_view ns) {
+  if (auto it = by_key_.find(GroupKey(bucket, ns)); it != by_key_.end()) return it->second;
+  Group& g = groups_.emplace_back();
+  g.bucket = bucket;
+  g.ns = std::string(ns);
+  g.prefix = SegmentPrefix(bucket, ns);
+  g.builder = env_->TakeBuilder();
+  by_key_.emplace(GroupKey(bucket, g.ns), &g);
+  return &g;
+}
+
+void Stream::Seal(Group* group) {
+  group->max_rows = std::max(group->max_rows, group->builder->rows());
+  env_->PutSegment(group->prefix, group->builder->Finish(), &batch_);
+}
+
+absl::Status Stream::Add(std::span<const Event> events) {
+  if (!status_.ok()) return status_;
+  if (committed_) return absl::FailedPreconditionError("AppendStream::Add after Commit");
+  if (events.empty()) return absl::OkStatus();
+  added_ = true;
+  // Duplicates (of stored events, or earlier in this stream) are skipped. The claimed hashes
+  // are persisted with the events: one value per (hour, write), keyed by hour so that old
+  // hours go with one range deletion.
+  status_ = env_->ClaimEvents(events, &claims_, &result_, &batch_);
+  if (!status_.ok()) return status_;
+  claimed_.insert(claimed_.end(), claims_.claimed.begin(), claims_.claimed.end());
+  Group* group = nullptr;
+  for (uint32_t i : claims_.keep) {
+    const Event& e = events[i];
+    const TimeMicros bucket = claims_.hours[i];
+    // Consecutive events often share a group.
+    if (group == nullptr || group->bucket != bucket || group->ns != e.Namespace()) {
+      group = GroupOf(bucket, e.Namespace());
+    }
+    group->builder->Add(e);
+    group->audit_hashes.push_back(AuditIdHash(e.audit_id));
+    if (group->builder->rows() >= kMaxSegmentRows) Seal(group);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Stream::Commit(AppendResult* result) {
+  AppendResult local;
+  if (result == nullptr) result = &local;
+  *result = AppendResult();
+  if (!status_.ok()) return status_;
+  if (committed_) return absl::FailedPreconditionError("AppendStream::Commit called twice");
+  committed_ = true;
+  if (!added_) return absl::OkStatus();
+  env_->PutClaims(&claimed_, &batch_);
+  // Segments in key order, and the auditID index: one key per distinct (auditID hash, bucket,
+  // namespace) of this write, as one run (none when every event was a duplicate).
+  std::vector<Group*> order;
+  for (Group& g : groups_) order.push_back(&g);
+  std::sort(order.begin(), order.end(), [](const Group* a, const Group* b) {
+    return GroupKey(a->bucket, a->ns) < GroupKey(b->bucket, b->ns);
   });
-  return slots;
+  AuditIdRun index_run;
+  for (Group* g : order) {
+    if (g->builder->rows() > 0) Seal(g);
+    for (uint32_t h : g->audit_hashes) index_run.AddHash(h, g->prefix);
+  }
+  std::optional<uint64_t> run_id;
+  if (!index_run.empty()) run_id = env_->StageAuditIdRun(std::move(index_run), &batch_);
+  if (absl::Status st = env_->WriteAppended(&batch_); !st.ok()) {
+    if (run_id) env_->WithdrawAuditIdRun(*run_id);
+    committed_ = false;  // the destructor gives the claims back
+    status_ = st;
+    return st;
+  }
+  *result = result_;
+  result->stored = claimed_.size();
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -224,59 +325,33 @@ absl::Status EnvironmentImpl::WriteAppended(rocksdb::WriteBatch* batch) {
   return absl::OkStatus();
 }
 
+std::unique_ptr<SegmentBuilder> EnvironmentImpl::TakeBuilder() {
+  {
+    std::lock_guard<std::mutex> l(builders_mu_);
+    if (!idle_builders_.empty()) {
+      std::unique_ptr<SegmentBuilder> b = std::move(idle_builders_.back());
+      idle_builders_.pop_back();
+      return b;
+    }
+  }
+  return std::make_unique<SegmentBuilder>();
+}
+
+void EnvironmentImpl::ReturnBuilder(std::unique_ptr<SegmentBuilder> builder, size_t rows) {
+  // A builder left holding rows (its write failed) is not reused.
+  if (builder == nullptr || builder->rows() > 0 || rows > kKeptBuilderRows) return;
+  std::lock_guard<std::mutex> l(builders_mu_);
+  if (idle_builders_.size() < kIdleBuilders) idle_builders_.push_back(std::move(builder));
+}
+
+std::unique_ptr<AppendStream> EnvironmentImpl::BeginAppend() {
+  return std::make_unique<Stream>(this);
+}
+
 absl::Status EnvironmentImpl::Append(std::span<const Event> events, AppendResult* result) {
-  AppendResult local;
-  if (result == nullptr) result = &local;
-  *result = AppendResult();
-  if (events.empty()) return absl::OkStatus();
-  rocksdb::WriteBatch batch;
-  // 1. Dedupe: claim each event's hash; duplicates (earlier or within this call) are skipped.
-  // The claimed hashes are persisted with the events: one value per (hour, write), keyed by
-  // hour so that old hours go with one range deletion.
-  Claims claims;
-  KQ_RETURN_IF_ERROR(ClaimEvents(events, &claims, result, &batch));
-  PutClaims(&claims.claimed, &batch);
-  // 2. Group by (bucket, namespace), in key order.
-  const std::vector<GroupSlot> slots = GroupSlots(events, claims);
-  // One builder per thread, reused: its buffers keep their capacity between calls (about 3 %
-  // of the append CPU). A builder that held a large call is dropped after it, so that an idle
-  // thread keeps little.
-  thread_local std::unique_ptr<SegmentBuilder> builder;
-  if (builder == nullptr) builder = std::make_unique<SegmentBuilder>();
-  uint64_t raw_bytes = 0;
-  AuditIdRun index_run;
-  std::string prefix;
-  for (size_t start = 0; start < slots.size();) {
-    // The group [start, end): one (bucket, namespace).
-    size_t end = start + 1;
-    while (end < slots.size() && slots[end].bucket == slots[start].bucket &&
-           *slots[end].ns == *slots[start].ns) {
-      ++end;
-    }
-    prefix = SegmentPrefix(slots[start].bucket, *slots[start].ns);
-    for (size_t i = start; i < end; ++i) {
-      const Event& e = events[slots[i].index];
-      builder->Add(e);
-      raw_bytes += e.raw_size;
-      index_run.Add(e.audit_id, prefix);
-      if (builder->rows() < kMaxSegmentRows && i + 1 < end) continue;
-      PutSegment(prefix, builder->Finish(), &batch);
-    }
-    start = end;
-  }
-  if (raw_bytes > kKeptBuilderRawBytes) builder.reset();
-  // auditID index: one key per distinct (auditID hash, bucket, namespace) of this call, as one
-  // run (none when every event was a duplicate).
-  std::optional<uint64_t> run_id;
-  if (!index_run.empty()) run_id = StageAuditIdRun(std::move(index_run), &batch);
-  // 3. One durable write.
-  if (absl::Status st = WriteAppended(&batch); !st.ok()) {
-    if (run_id) WithdrawAuditIdRun(*run_id);
-    Unclaim(claims.claimed);
-    return st;
-  }
-  result->stored = claims.keep.size();
-  return absl::OkStatus();
+  Stream stream(this);
+  KQ_RETURN_IF_ERROR(stream.Add(events));
+  return stream.Commit(result);
 }
 
 }  // namespace kq::storage

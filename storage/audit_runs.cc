@@ -15,8 +15,12 @@ constexpr uint8_t kRunVersion = 1;
 }  // namespace
 
 void AuditIdRun::Add(std::string_view audit_id, std::string_view group) {
+  AddHash(AuditIdHash(audit_id), group);
+}
+
+void AuditIdRun::AddHash(uint32_t audit_hash, std::string_view group) {
   if (groups_.empty() || groups_.back() != group) groups_.emplace_back(group);
-  keys_.emplace_back(AuditIdHash(audit_id), static_cast<uint32_t>(groups_.size() - 1));
+  keys_.emplace_back(audit_hash, static_cast<uint32_t>(groups_.size() - 1));
 }
 
 void AuditIdRun::Seal() {

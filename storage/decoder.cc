@@ -88,12 +88,21 @@ enum KeyBit : uint32_t {
   kAnnotations = 1u << 18,
 };
 
+// The value of `*o`, made present (an absent one is constructed, a present one kept with its
+// buffers: decoding into a reused Event then allocates little).
+template <typename T>
+T& Engage(std::optional<T>* o) {
+  if (!o->has_value()) o->emplace();
+  return **o;
+}
+
 // Decodes one event document. Not reentrant; owned by Decoder::Impl.
 class EventReader {
  public:
   explicit EventReader(const DecodeOptions& options) : options_(options) {}
 
   // On failure returns false with error_ set.
+  // *event is overwritten, its buffers reused; on failure its contents are unspecified.
   bool Read(const char* data, size_t len, size_t capacity, Event* event);
   const std::string& error() const { return error_; }
 
@@ -155,8 +164,7 @@ bool EventReader::String(od::value v, std::string_view field, std::string* out) 
 }
 
 bool EventReader::OptString(od::value v, std::string_view field, std::optional<std::string>* out) {
-  out->emplace();
-  return String(v, field, &**out);
+  return String(v, field, &Engage(out));
 }
 
 bool EventReader::StringList(od::value v, std::string_view field, std::vector<std::string>* out) {
@@ -167,13 +175,15 @@ bool EventReader::StringList(od::value v, std::string_view field, std::vector<st
     }
     return FailJson(e, field);
   }
+  size_t n = 0;  // elements decoded; those of *out beyond are left from earlier use
   for (auto element : arr) {
     od::value item;
     if (auto e = element.get(item); e != simdjson::SUCCESS) return FailJson(e, field);
-    std::string s;
-    if (!String(item, field, &s)) return false;
-    out->push_back(std::move(s));
+    if (n == out->size()) out->emplace_back();
+    if (!String(item, field, &(*out)[n])) return false;
+    ++n;
   }
+  out->resize(n);
   return true;
 }
 
@@ -233,6 +243,7 @@ bool EventReader::User(od::value v, std::string_view field, UserInfo* user) {
   }
   uint32_t seen = 0;
   std::vector<std::string> unknown_keys;
+  user->unknown_fields.clear();
   for (auto f : obj) {
     std::string_view key;
     if (auto e = f.unescaped_key().get(key); e != simdjson::SUCCESS) return FailJson(e, field);
@@ -250,8 +261,7 @@ bool EventReader::User(od::value v, std::string_view field, UserInfo* user) {
     } else if (bit == 2) {
       if (!OptString(val, path, &user->uid)) return false;
     } else if (bit == 4) {
-      user->groups.emplace();
-      if (!StringList(val, path, &*user->groups)) return false;
+      if (!StringList(val, path, &Engage(&user->groups))) return false;
     } else if (bit == 8) {
       od::object extra;
       if (auto e = val.get_object().get(extra); e != simdjson::SUCCESS) {
@@ -279,6 +289,10 @@ bool EventReader::User(od::value v, std::string_view field, UserInfo* user) {
       if (!AppendUnknown(k, val, 2, &unknown_keys, &user->unknown_fields)) return false;
     }
   }
+  if (!(seen & 1)) user->username.reset();
+  if (!(seen & 2)) user->uid.reset();
+  if (!(seen & 4)) user->groups.reset();
+  if (!(seen & 8)) user->extra.reset();
   return true;
 }
 
@@ -288,8 +302,20 @@ bool EventReader::ObjRef(od::value v, ObjectRef* ref) {
     if (e == simdjson::INCORRECT_TYPE) return Fail("field objectRef: expected an object");
     return FailJson(e, "objectRef");
   }
-  uint32_t seen = 0;
+  static constexpr std::string_view kKeys[] = {
+      "resource",   "namespace",       "name",       "uid", "apiGroup",
+      "apiVersion", "resourceVersion", "subresource"};
+  std::optional<std::string>* const targets[] = {&ref->resource,
+                                                 &ref->ns,
+                                                 &ref->name,
+                                                 &ref->uid,
+                                                 &ref->api_group,
+                                                 &ref->api_version,
+                                                 &ref->resource_version,
+                                                 &ref->subresource};
+  uint32_t seen = 0;  // bit i: kKeys[i]
   std::vector<std::string> unknown_keys;
+  ref->unknown_fields.clear();
   for (auto f : obj) {
     std::string_view key;
     if (auto e = f.unescaped_key().get(key); e != simdjson::SUCCESS) {
@@ -298,32 +324,19 @@ bool EventReader::ObjRef(od::value v, ObjectRef* ref) {
     std::string_view k = key;
     od::value val;
     if (auto e = f.value().get(val); e != simdjson::SUCCESS) return FailJson(e, "objectRef");
-    std::optional<std::string>* target = nullptr;
-    uint32_t bit = 0;
-    if (k == "resource") {
-      target = &ref->resource, bit = 1;
-    } else if (k == "namespace") {
-      target = &ref->ns, bit = 2;
-    } else if (k == "name") {
-      target = &ref->name, bit = 4;
-    } else if (k == "uid") {
-      target = &ref->uid, bit = 8;
-    } else if (k == "apiGroup") {
-      target = &ref->api_group, bit = 16;
-    } else if (k == "apiVersion") {
-      target = &ref->api_version, bit = 32;
-    } else if (k == "resourceVersion") {
-      target = &ref->resource_version, bit = 64;
-    } else if (k == "subresource") {
-      target = &ref->subresource, bit = 128;
-    }
-    if (target == nullptr) {
+    size_t i = 0;
+    while (i < std::size(kKeys) && kKeys[i] != k) ++i;
+    if (i == std::size(kKeys)) {
       if (!AppendUnknown(k, val, 2, &unknown_keys, &ref->unknown_fields)) return false;
       continue;
     }
+    const uint32_t bit = 1u << i;
     if (seen & bit) return Fail(absl::StrCat("duplicate key \"objectRef.", Sv(k), "\""));
     seen |= bit;
-    if (!OptString(val, JoinPath(&ref_path_, "objectRef", k), target)) return false;
+    if (!OptString(val, JoinPath(&ref_path_, "objectRef", k), targets[i])) return false;
+  }
+  for (size_t i = 0; i < std::size(kKeys); ++i) {
+    if (!(seen & (1u << i))) targets[i]->reset();
   }
   return true;
 }
@@ -334,21 +347,26 @@ bool EventReader::Annotations(od::value v, std::vector<std::pair<std::string, st
     if (e == simdjson::INCORRECT_TYPE) return Fail("field annotations: expected an object");
     return FailJson(e, "annotations");
   }
+  size_t n = 0;  // entries decoded; those of *out beyond are left from earlier use
   for (auto f : obj) {
     std::string_view key;
     if (auto e = f.unescaped_key().get(key); e != simdjson::SUCCESS) {
       return FailJson(e, "annotations");
     }
-    std::string k(key);
-    for (const auto& [existing, unused] : *out) {
-      if (existing == k) return Fail(absl::StrCat("duplicate key \"annotations.", k, "\""));
+    for (size_t i = 0; i < n; ++i) {
+      if ((*out)[i].first == key) {
+        return Fail(absl::StrCat("duplicate key \"annotations.", Sv(key), "\""));
+      }
     }
+    if (n == out->size()) out->emplace_back();
+    auto& [k, value] = (*out)[n];
+    k.assign(key.data(), key.size());  // the key's bytes live in the parser until the next value
     od::value val;
     if (auto e = f.value().get(val); e != simdjson::SUCCESS) return FailJson(e, "annotations");
-    std::string s;
-    if (!String(val, JoinPath(&annotation_path_, "annotations", k), &s)) return false;
-    out->emplace_back(std::move(k), std::move(s));
+    if (!String(val, JoinPath(&annotation_path_, "annotations", k), &value)) return false;
+    ++n;
   }
+  out->resize(n);
   return true;
 }
 
@@ -394,7 +412,12 @@ bool EventReader::ResponseCode(std::string_view raw, std::optional<int64_t>* cod
 
 bool EventReader::Read(const char* data, size_t len, size_t capacity, Event* event) {
   error_.clear();
-  *event = Event();
+  // Fields set only when present start cleared; absent optional fields are reset at the end.
+  event->code.reset();
+  event->unknown_fields.clear();
+  event->env.clear();
+  event->cluster.clear();
+  event->request_received_time = 0;
   event->raw_size = len;
   buffer_end_ = data + capacity;
   od::document doc;
@@ -431,21 +454,18 @@ bool EventReader::Read(const char* data, size_t len, size_t capacity, Event* eve
       bit = kUser, ok = !(seen & bit) && User(val, key, &event->user);
     } else if (key == "sourceIPs") {
       bit = kSourceIps;
-      if (!(seen & bit)) {
-        event->source_ips.emplace();
-        ok = StringList(val, key, &*event->source_ips);
-      }
+      if (!(seen & bit)) ok = StringList(val, key, &Engage(&event->source_ips));
     } else if (key == "userAgent") {
       bit = kUserAgent, ok = !(seen & bit) && OptString(val, key, &event->user_agent);
     } else if (key == "objectRef") {
       bit = kObjectRef;
-      if (!(seen & bit)) ok = ObjRef(val, &event->object_ref.emplace());
+      if (!(seen & bit)) ok = ObjRef(val, &Engage(&event->object_ref));
     } else if (key == "responseStatus") {
       bit = kResponseStatus;
       std::string_view raw;
       if (!(seen & bit)) {
         ok = Raw(val, key, 1, &raw) && ResponseCode(raw, &event->code);
-        event->response_status.emplace(raw);
+        Engage(&event->response_status).assign(raw);
       }
     } else if (key == "requestObject" || key == "responseObject") {
       bool request = key == "requestObject";
@@ -453,7 +473,7 @@ bool EventReader::Read(const char* data, size_t len, size_t capacity, Event* eve
       std::string_view raw;
       if (!(seen & bit)) {
         ok = Raw(val, key, 1, &raw);
-        (request ? event->request_object : event->response_object).emplace(raw);
+        Engage(request ? &event->request_object : &event->response_object).assign(raw);
       }
     } else if (key == "requestReceivedTimestamp") {
       bit = kReceivedTs;
@@ -467,20 +487,20 @@ bool EventReader::Read(const char* data, size_t len, size_t capacity, Event* eve
            Timestamp(key, event->stage_timestamp, &event->stage_time);
     } else if (key == "annotations") {
       bit = kAnnotations;
-      if (!(seen & bit)) ok = Annotations(val, &event->annotations.emplace());
+      if (!(seen & bit)) ok = Annotations(val, &Engage(&event->annotations));
     } else if (key == "kind") {
       bit = kKind, ok = !(seen & bit) && OptString(val, key, &event->kind);
     } else if (key == "apiVersion") {
       bit = kApiVersion, ok = !(seen & bit) && OptString(val, key, &event->api_version);
     } else if (key == "impersonatedUser") {
       bit = kImpersonated;
-      if (!(seen & bit)) ok = User(val, key, &event->impersonated_user.emplace());
+      if (!(seen & bit)) ok = User(val, key, &Engage(&event->impersonated_user));
     } else if (key == "authenticationMetadata") {
       bit = kAuthnMeta;
       std::string_view raw;
       if (!(seen & bit)) {
         ok = Raw(val, key, 1, &raw);
-        event->authentication_metadata.emplace(raw);
+        Engage(&event->authentication_metadata).assign(raw);
       }
     } else {
       std::string k(key);
@@ -512,6 +532,22 @@ bool EventReader::Read(const char* data, size_t len, size_t capacity, Event* eve
   for (const auto& [bit, name] : kRequired) {
     if (!(seen & bit)) return Fail(absl::StrCat("missing required field \"", name, "\""));
   }
+  auto reset_absent = [seen](uint32_t bit, auto* field) {
+    if (!(seen & bit)) field->reset();
+  };
+  reset_absent(kKind, &event->kind);
+  reset_absent(kApiVersion, &event->api_version);
+  reset_absent(kRequestUri, &event->request_uri);
+  reset_absent(kImpersonated, &event->impersonated_user);
+  reset_absent(kAuthnMeta, &event->authentication_metadata);
+  reset_absent(kSourceIps, &event->source_ips);
+  reset_absent(kUserAgent, &event->user_agent);
+  reset_absent(kObjectRef, &event->object_ref);
+  reset_absent(kResponseStatus, &event->response_status);
+  reset_absent(kRequestObject, &event->request_object);
+  reset_absent(kResponseObject, &event->response_object);
+  reset_absent(kReceivedTs, &event->request_received_timestamp);
+  reset_absent(kAnnotations, &event->annotations);
   if (!(seen & kReceivedTs)) {
     if (!legacy_timestamp.has_value()) {
       return Fail("missing required field \"requestReceivedTimestamp\"");
@@ -584,28 +620,39 @@ absl::Status Decoder::DecodeEvent(std::string_view json, Event* event) {
   return absl::InvalidArgumentError(reason);
 }
 
+size_t Decoder::DecodeLinesInto(std::string_view* text, uint64_t* line_number,
+                                std::span<Event> events, std::vector<DecodeError>* errors) {
+  size_t decoded = 0;
+  while (decoded < events.size() && !text->empty()) {
+    ++*line_number;
+    const size_t nl = text->find('\n');
+    const std::string_view line = text->substr(0, nl);
+    text->remove_prefix(nl == std::string_view::npos ? text->size() : nl + 1);
+    const std::string_view trimmed = TrimSpace(line);
+    if (trimmed.empty()) continue;
+    std::string reason = impl_->Decode(trimmed, &events[decoded]);
+    if (reason.empty()) {
+      ++decoded;
+      continue;
+    }
+    if (nl == std::string_view::npos && reason.starts_with("malformed or truncated")) {
+      reason += " (the last line has no newline: truncated?)";
+    }
+    errors->push_back(impl_->MakeError(*line_number, true, std::move(reason), line));
+  }
+  return decoded;
+}
+
 void Decoder::DecodeLines(std::string_view text, std::vector<Event>* events,
                           std::vector<DecodeError>* errors) {
   uint64_t line_number = 0;
-  events->reserve(events->size() + static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) +
-                  1);
+  size_t size = events->size();
+  // One Event per line (the last may lack its newline); failed lines leave theirs unused.
+  events->resize(size + static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
   while (!text.empty()) {
-    ++line_number;
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    std::string_view trimmed = TrimSpace(line);
-    if (trimmed.empty()) continue;
-    events->emplace_back();
-    std::string reason = impl_->Decode(trimmed, &events->back());
-    if (!reason.empty()) {
-      events->pop_back();
-      if (nl == std::string_view::npos && reason.starts_with("malformed or truncated")) {
-        reason += " (the last line has no newline: truncated?)";
-      }
-      errors->push_back(impl_->MakeError(line_number, true, std::move(reason), line));
-    }
+    size += DecodeLinesInto(&text, &line_number, std::span<Event>(*events).subspan(size), errors);
   }
+  events->resize(size);
 }
 
 void Decoder::DecodeBody(std::string_view body, std::vector<Event>* events,

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,15 @@ class Decoder {
   // newline is decoded too. Appends to *events and *errors (DecodeError::index = line number).
   void DecodeLines(std::string_view text, std::vector<Event>* events,
                    std::vector<DecodeError>* errors);
+
+  // DecodeLines a part at a time, into Events the caller reuses: decodes the lines at the
+  // front of *text into events[0], events[1], ... (each overwritten; its buffers are reused,
+  // so decoding into the same Events again allocates little) until every element of `events`
+  // holds an event or *text is empty. Consumed lines leave *text; *line_number is the number
+  // of the last line consumed (start at 0). Returns the events decoded; failed lines are
+  // appended to *errors.
+  size_t DecodeLinesInto(std::string_view* text, uint64_t* line_number, std::span<Event> events,
+                         std::vector<DecodeError>* errors);
 
   // Decodes a webhook body: an EventList ({"items":[...]}, items with or without kind and
   // apiVersion; DecodeError::index = item index), else a single event or JSON lines. A body

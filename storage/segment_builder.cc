@@ -37,20 +37,22 @@ using segment_format::kNumDict;
 using segment_format::kSegmentVersion;
 
 // Copies of dictionary strings in blocks that never move, so dictionaries can hold
-// string_views. Clear keeps a few blocks for the next segment.
+// string_views. Blocks double in size from kMinBlockBytes to kMaxBlockBytes, so that the many
+// small dictionaries (verbs, stages, ...) take little; Clear keeps the first block for the next
+// segment.
 class Arena {
  public:
   std::string_view Copy(std::string_view v) {
     if (v.empty()) return std::string_view();
     char* p;
-    if (v.size() > kBlockBytes / 4) {
+    if (v.size() > kMaxBlockBytes / 4) {
       large_.push_back(std::make_unique<char[]>(v.size()));
       p = large_.back().get();
     } else {
-      if (blocks_.empty() || used_ + v.size() > kBlockBytes) {
-        if (++current_ >= blocks_.size()) {
-          blocks_.push_back(std::make_unique<char[]>(kBlockBytes));
-          current_ = blocks_.size() - 1;
+      while (blocks_.empty() || used_ + v.size() > BlockBytes(current_)) {
+        if (!blocks_.empty()) ++current_;
+        if (current_ == blocks_.size()) {
+          blocks_.push_back(std::make_unique<char[]>(BlockBytes(current_)));
         }
         used_ = 0;
       }
@@ -62,14 +64,17 @@ class Arena {
   }
   void Clear() {
     large_.clear();
-    if (blocks_.size() > kKeptBlocks) blocks_.resize(kKeptBlocks);
+    if (blocks_.size() > 1) blocks_.resize(1);
     current_ = 0;
     used_ = 0;
   }
 
  private:
-  static constexpr size_t kBlockBytes = 64 << 10;
-  static constexpr size_t kKeptBlocks = 1;
+  static constexpr size_t kMinBlockBytes = 1 << 10;
+  static constexpr size_t kMaxBlockBytes = 64 << 10;
+  static size_t BlockBytes(size_t index) {
+    return index >= 6 ? kMaxBlockBytes : kMinBlockBytes << index;
+  }
   std::vector<std::unique_ptr<char[]>> blocks_, large_;
   size_t current_ = 0;  // the block being filled, when blocks_ is not empty
   size_t used_ = 0;     // bytes used in blocks_[current_]

@@ -93,6 +93,19 @@ struct EnvironmentStats {
   uint64_t write_stops = 0;
 };
 
+// A write in parts, for large writes decoded piece by piece (kq import): each Add dedupes and
+// encodes its events at once, so the caller may reuse or free them when Add returns, and
+// Commit stores everything added with one durable write, as one Append of all the events
+// would (all or nothing). A stream destroyed without a successful Commit stores nothing.
+// After an error from Add, Commit returns that error. One writer at a time per stream.
+class AppendStream {
+ public:
+  virtual ~AppendStream() = default;
+  [[nodiscard]] virtual absl::Status Add(std::span<const Event> events) = 0;
+  // Returns once durable under the configured Durability; *result counts every event added.
+  [[nodiscard]] virtual absl::Status Commit(AppendResult* result) = 0;
+};
+
 // One environment's store. Thread-safe.
 class Environment {
  public:
@@ -103,6 +116,8 @@ class Environment {
   // configured Durability. Concurrent callers share WAL syncs.
   [[nodiscard]] virtual absl::Status Append(std::span<const Event> events,
                                             AppendResult* result) = 0;
+  // Starts a write in parts (AppendStream). Appends and streams may run at once.
+  virtual std::unique_ptr<AppendStream> BeginAppend() = 0;
   // A consistent snapshot for reading; sees everything Append acknowledged before the call.
   virtual std::unique_ptr<Reader> NewReader() = 0;
 
