@@ -1,6 +1,7 @@
 // Append from several threads at once: every event stored exactly once, read back equal to what
-// went in, found through the auditID index; the per-thread segment builder carries nothing from
-// one Append (or one store) to the next.
+// went in, found through the auditID index; a pooled segment builder carries nothing from one
+// Append (or one store) to the next. AppendStream: parts stored as one Append, all or nothing.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -150,6 +151,80 @@ TEST(AppendTest, ReusedBuilderCarriesNothingBetweenAppendsOrStores) {
   }
   EXPECT_EQ(Jsons(ScanAll(a->Find("prod")->NewReader().get(), ScanRange())), Jsons(to_a));
   EXPECT_EQ(Jsons(ScanAll(b->Find("prod")->NewReader().get(), ScanRange())), Jsons(to_b));
+}
+
+// Counts the events of `env` with `audit_id` found through the auditID index.
+size_t FoundByAuditId(Environment* env, const std::string& audit_id) {
+  size_t found = 0;
+  auto reader = env->NewReader();
+  EXPECT_OK(reader->LookupAuditId(
+      audit_id,
+      [&](const EventBatch& b) -> absl::StatusOr<bool> {
+        const StringColumn& col = b.Strings(Column::kAuditId);
+        for (size_t r = 0; r < b.num_rows(); ++r) {
+          found += col.codes[r] != kNullCode && col.dict[col.codes[r]] == audit_id;
+        }
+        return true;
+      },
+      nullptr));
+  return found;
+}
+
+TEST(AppendTest, AStreamStoresItsPartsAtCommitAsOneAppend) {
+  TempDir dir;
+  auto store = OpenStore(dir, "a");
+  ASSERT_NE(store, nullptr);
+  Environment* prod = store->Find("prod");
+  const std::vector<Event> events = DistinctEvents(21, 900);
+  std::unique_ptr<AppendStream> stream = prod->BeginAppend();
+  // Parts through one reused vector, overwritten after each Add: the stream keeps no reference.
+  std::vector<Event> part;
+  for (size_t start = 0; start < events.size(); start += 100) {
+    part.assign(events.begin() + static_cast<ptrdiff_t>(start),
+                events.begin() + static_cast<ptrdiff_t>(start + 100));
+    if (start == 500) part.push_back(events[5]);  // a duplicate of an earlier part
+    ASSERT_OK(stream->Add(part));
+    for (Event& e : part) e = DistinctEvents(99, 1)[0];
+  }
+  // Nothing is visible before Commit.
+  EXPECT_TRUE(ScanAll(prod->NewReader().get(), ScanRange()).empty());
+  AppendResult r;
+  ASSERT_OK(stream->Commit(&r));
+  EXPECT_EQ(r.stored, 900u);
+  EXPECT_EQ(r.duplicates, 1u);
+  EXPECT_EQ(Jsons(ScanAll(prod->NewReader().get(), ScanRange())), Jsons(events));
+  for (size_t i = 0; i < events.size(); i += 89) {
+    EXPECT_EQ(FoundByAuditId(prod, events[i].audit_id), 1u) << events[i].audit_id;
+  }
+  // A committed stream takes nothing more.
+  EXPECT_THAT(stream->Add(events), testing::StatusIs(absl::StatusCode::kFailedPrecondition,
+                                                     ::testing::HasSubstr("Commit")));
+  EXPECT_THAT(stream->Commit(&r), testing::StatusIs(absl::StatusCode::kFailedPrecondition,
+                                                    ::testing::HasSubstr("Commit")));
+  // Its events are stored: appending them again stores none.
+  ASSERT_OK(prod->Append(events, &r));
+  EXPECT_EQ(r.stored, 0u);
+  EXPECT_EQ(r.duplicates, events.size());
+}
+
+TEST(AppendTest, AStreamDestroyedWithoutCommitStoresAndClaimsNothing) {
+  TempDir dir;
+  auto store = OpenStore(dir, "a");
+  ASSERT_NE(store, nullptr);
+  Environment* prod = store->Find("prod");
+  const std::vector<Event> events = DistinctEvents(31, 400);
+  {
+    std::unique_ptr<AppendStream> stream = prod->BeginAppend();
+    ASSERT_OK(stream->Add(events));
+  }
+  EXPECT_TRUE(ScanAll(prod->NewReader().get(), ScanRange()).empty());
+  EXPECT_EQ(FoundByAuditId(prod, events[0].audit_id), 0u);
+  // Its claims were given back: the same events are stored now, not skipped as duplicates.
+  AppendResult r;
+  ASSERT_OK(prod->Append(events, &r));
+  EXPECT_EQ(r.stored, events.size());
+  EXPECT_EQ(r.duplicates, 0u);
+  EXPECT_EQ(Jsons(ScanAll(prod->NewReader().get(), ScanRange())), Jsons(events));
 }
 
 }  // namespace
