@@ -71,6 +71,23 @@ std::multiset<std::string> Jsons(const std::vector<Row>& rows) {
   return out;
 }
 
+// Counts the events of `env` with `audit_id` found through the auditID index.
+size_t FoundByAuditId(Environment* env, const std::string& audit_id) {
+  size_t found = 0;
+  auto reader = env->NewReader();
+  EXPECT_OK(reader->LookupAuditId(
+      audit_id,
+      [&](const EventBatch& b) -> absl::StatusOr<bool> {
+        const StringColumn& col = b.Strings(Column::kAuditId);
+        for (size_t r = 0; r < b.num_rows(); ++r) {
+          found += col.codes[r] != kNullCode && col.dict[col.codes[r]] == audit_id;
+        }
+        return true;
+      },
+      nullptr));
+  return found;
+}
+
 TEST(AppendTest, ConcurrentAppendersStoreEveryEventExactlyOnce) {
   TempDir dir;
   auto store = OpenStore(dir, "a");
@@ -111,20 +128,9 @@ TEST(AppendTest, ConcurrentAppendersStoreEveryEventExactlyOnce) {
     if (flushed) {
       ASSERT_OK(prod->Flush());
     }
-    auto reader = prod->NewReader();
     for (size_t i = 0; i < kEvents; i += 97) {
-      size_t found = 0;
-      ASSERT_OK(reader->LookupAuditId(
-          events[i].audit_id,
-          [&](const EventBatch& b) -> absl::StatusOr<bool> {
-            const StringColumn& col = b.Strings(Column::kAuditId);
-            for (size_t r = 0; r < b.num_rows(); ++r) {
-              found += col.codes[r] != kNullCode && col.dict[col.codes[r]] == events[i].audit_id;
-            }
-            return true;
-          },
-          nullptr));
-      EXPECT_EQ(found, 1u) << events[i].audit_id << (flushed ? " after Flush" : "");
+      EXPECT_EQ(FoundByAuditId(prod, events[i].audit_id), 1u)
+          << events[i].audit_id << (flushed ? " after Flush" : "");
     }
   }
   EXPECT_EQ(Jsons(ScanAll(prod->NewReader().get(), ScanRange())), Jsons(events));
@@ -151,23 +157,6 @@ TEST(AppendTest, ReusedBuilderCarriesNothingBetweenAppendsOrStores) {
   }
   EXPECT_EQ(Jsons(ScanAll(a->Find("prod")->NewReader().get(), ScanRange())), Jsons(to_a));
   EXPECT_EQ(Jsons(ScanAll(b->Find("prod")->NewReader().get(), ScanRange())), Jsons(to_b));
-}
-
-// Counts the events of `env` with `audit_id` found through the auditID index.
-size_t FoundByAuditId(Environment* env, const std::string& audit_id) {
-  size_t found = 0;
-  auto reader = env->NewReader();
-  EXPECT_OK(reader->LookupAuditId(
-      audit_id,
-      [&](const EventBatch& b) -> absl::StatusOr<bool> {
-        const StringColumn& col = b.Strings(Column::kAuditId);
-        for (size_t r = 0; r < b.num_rows(); ++r) {
-          found += col.codes[r] != kNullCode && col.dict[col.codes[r]] == audit_id;
-        }
-        return true;
-      },
-      nullptr));
-  return found;
 }
 
 TEST(AppendTest, AStreamStoresItsPartsAtCommitAsOneAppend) {
