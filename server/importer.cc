@@ -1,6 +1,7 @@
 #include "server/importer.h"
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <memory>
@@ -27,8 +28,55 @@ bool LooksLikeJsonLines(std::string_view head) {
 }
 
 uint64_t CountLines(std::string_view text) {
-  return static_cast<uint64_t>(std::count(text.begin(), text.end(), '\n'));
+  uint64_t lines = 0;
+  for (const char *p = text.data(), *end = p + text.size();
+       (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)))) !=
+       nullptr;
+       ++p) {
+    ++lines;
+  }
+  return lines;
 }
+
+// Text read from the file straight into an uninitialised buffer: a chunk reaches the sink
+// without being copied (only the part line that ends it moves on to the next chunk).
+class TextBuffer {
+ public:
+  explicit TextBuffer(size_t capacity)
+      : data_(std::make_unique_for_overwrite<char[]>(capacity)), capacity_(capacity) {}
+  std::string_view text() const { return std::string_view(data_.get(), size_); }
+  size_t size() const { return size_; }
+  // Reads from `file` until the text holds `want` bytes (growing as needed) or the file ends.
+  // Returns false at the end of the file.
+  absl::StatusOr<bool> Fill(storage::CompressedFileReader* file, size_t want) {
+    while (size_ < want) {
+      if (size_ == capacity_) Grow(std::max(want, 2 * capacity_));
+      KQ_ASSIGN_OR_RETURN(size_t n, file->Read(data_.get() + size_, capacity_ - size_));
+      if (n == 0) return false;
+      size_ += n;
+    }
+    return true;
+  }
+  // Moves the bytes from `at` on to the start of `next` (empty) and keeps those before.
+  void MoveTail(size_t at, TextBuffer* next) {
+    next->size_ = 0;
+    if (next->capacity_ < size_ - at) next->Grow(size_ - at);
+    std::memcpy(next->data_.get(), data_.get() + at, size_ - at);
+    next->size_ = size_ - at;
+    size_ = at;
+  }
+
+ private:
+  void Grow(size_t capacity) {
+    auto grown = std::make_unique_for_overwrite<char[]>(capacity);
+    std::memcpy(grown.get(), data_.get(), size_);
+    data_ = std::move(grown);
+    capacity_ = capacity;
+  }
+  std::unique_ptr<char[]> data_;
+  size_t capacity_;
+  size_t size_ = 0;
+};
 
 }  // namespace
 
@@ -54,45 +102,40 @@ absl::StatusOr<IngestStats> ImportFile(const std::string& path, const ImportSink
     if (progress) progress(prog);
   };
 
-  std::string buf;
-  std::vector<char> block(std::max<size_t>(options.chunk_bytes, 4096));
+  const size_t chunk_bytes = std::max<size_t>(options.chunk_bytes, 4096);
+  auto buf = std::make_unique<TextBuffer>(chunk_bytes);
   bool eof = false;
   auto fill = [&](size_t want) -> absl::Status {
-    while (!eof && buf.size() < want) {
-      KQ_ASSIGN_OR_RETURN(size_t n, file->Read(block.data(), block.size()));
-      if (n == 0) {
-        eof = true;
-        break;
-      }
-      buf.append(block.data(), n);
-    }
+    if (eof) return absl::OkStatus();
+    KQ_ASSIGN_OR_RETURN(bool more, buf->Fill(file.get(), want));
+    eof = !more;
     return absl::OkStatus();
   };
 
-  KQ_RETURN_IF_ERROR(fill(options.chunk_bytes));
+  KQ_RETURN_IF_ERROR(fill(chunk_bytes));
   const std::string source = absl::StrCat("import:", path);
-  if (!LooksLikeJsonLines(buf)) {
+  if (!LooksLikeJsonLines(buf->text())) {
     KQ_RETURN_IF_ERROR(fill(options.max_document_bytes + 1));
-    if (buf.size() > options.max_document_bytes) {
+    if (buf->size() > options.max_document_bytes) {
       return absl::ResourceExhaustedError(
           absl::StrCat(path, ": a single JSON document larger than ", options.max_document_bytes,
                        " bytes; convert it to JSON lines"));
     }
-    KQ_RETURN_IF_ERROR(sink({buf, TextKind::kBody, 1, source}, &total));
+    KQ_RETURN_IF_ERROR(sink({buf->text(), TextKind::kBody, 1, source}, &total));
     report();
     return total;
   }
 
   // Chunks handed to the sink, oldest first; each owns its text while the sink works on it.
   struct InFlight {
-    std::string text;
+    std::unique_ptr<TextBuffer> text;
     IngestStats stats;
     std::promise<absl::Status> done;
     std::future<absl::Status> stored = done.get_future();
   };
   std::deque<std::unique_ptr<InFlight>> in_flight;
   // The sink runs on threads that live for the whole file, not one per chunk: its per-thread
-  // state (the store's segment builder, the pipeline's decoder) is reused from chunk to chunk.
+  // state (the pipeline's decoder and reused events) is kept from chunk to chunk.
   // Declared after in_flight so that it is joined first.
   const size_t max_in_flight = std::max<size_t>(options.chunks_in_flight, 1);
   WorkerPool pool(max_in_flight, max_in_flight);
@@ -110,7 +153,7 @@ absl::StatusOr<IngestStats> ImportFile(const std::string& path, const ImportSink
     while (!in_flight.empty()) status.Update(finish_oldest());
     return status;
   };
-  auto send = [&](std::string text, uint64_t first_line) -> absl::Status {
+  auto send = [&](std::unique_ptr<TextBuffer> text, uint64_t first_line) -> absl::Status {
     while (in_flight.size() >= max_in_flight) {
       KQ_RETURN_IF_ERROR(finish_oldest());
     }
@@ -119,7 +162,8 @@ absl::StatusOr<IngestStats> ImportFile(const std::string& path, const ImportSink
     InFlight* raw = f.get();
     // At most max_in_flight tasks are queued or running: Submit cannot find the queue full.
     if (!pool.Submit([&sink, &source, raw, first_line] {
-          raw->done.set_value(sink({raw->text, TextKind::kLines, first_line, source}, &raw->stats));
+          raw->done.set_value(
+              sink({raw->text->text(), TextKind::kLines, first_line, source}, &raw->stats));
         })) {
       return absl::InternalError("import: no worker free for a chunk");
     }
@@ -129,24 +173,25 @@ absl::StatusOr<IngestStats> ImportFile(const std::string& path, const ImportSink
 
   uint64_t line = 1;
   while (true) {
-    if (absl::Status s = fill(options.chunk_bytes); !s.ok()) return finish_all(s);
-    if (buf.empty()) break;
-    size_t cut = buf.size();
+    if (absl::Status s = fill(chunk_bytes); !s.ok()) return finish_all(s);
+    if (buf->size() == 0) break;
+    size_t cut = buf->size();
     if (!eof) {
-      size_t nl = buf.rfind('\n');
-      if (nl == std::string::npos) {
+      size_t nl = buf->text().rfind('\n');
+      if (nl == std::string_view::npos) {
         // One line longer than a chunk: read on until its newline.
-        if (absl::Status s = fill(buf.size() * 2); !s.ok()) return finish_all(s);
+        if (absl::Status s = fill(buf->size() * 2); !s.ok()) return finish_all(s);
         continue;
       }
       cut = nl + 1;
     }
-    std::string chunk = buf.substr(0, cut);
-    buf.erase(0, cut);
+    auto next = std::make_unique<TextBuffer>(chunk_bytes);
+    buf->MoveTail(cut, next.get());
     const uint64_t first_line = line;
-    line += CountLines(chunk);
-    if (absl::Status s = send(std::move(chunk), first_line); !s.ok()) return finish_all(s);
-    if (eof && buf.empty()) break;
+    line += CountLines(buf->text());
+    if (absl::Status s = send(std::move(buf), first_line); !s.ok()) return finish_all(s);
+    buf = std::move(next);
+    if (eof && buf->size() == 0) break;
   }
   KQ_RETURN_IF_ERROR(finish_all(absl::OkStatus()));
   report();
