@@ -5,6 +5,7 @@
 #include <deque>
 #include <future>
 #include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
@@ -134,6 +135,9 @@ absl::StatusOr<IngestStats> ImportFile(const std::string& path, const ImportSink
     std::future<absl::Status> stored = done.get_future();
   };
   std::deque<std::unique_ptr<InFlight>> in_flight;
+  // Buffers of stored chunks, reused for the next ones: a fresh buffer of several MiB would be
+  // new pages from the kernel each time (page faults cost as much as the reading).
+  std::vector<std::unique_ptr<TextBuffer>> spare;
   // The sink runs on threads that live for the whole file, not one per chunk: its per-thread
   // state (the pipeline's decoder and reused events) is kept from chunk to chunk.
   // Declared after in_flight so that it is joined first.
@@ -143,6 +147,7 @@ absl::StatusOr<IngestStats> ImportFile(const std::string& path, const ImportSink
     std::unique_ptr<InFlight> f = std::move(in_flight.front());
     in_flight.pop_front();
     absl::Status status = f->stored.get();
+    spare.push_back(std::move(f->text));
     total.Merge(f->stats);
     report();
     return status;
@@ -185,7 +190,13 @@ absl::StatusOr<IngestStats> ImportFile(const std::string& path, const ImportSink
       }
       cut = nl + 1;
     }
-    auto next = std::make_unique<TextBuffer>(chunk_bytes);
+    std::unique_ptr<TextBuffer> next;
+    if (spare.empty()) {
+      next = std::make_unique<TextBuffer>(chunk_bytes);
+    } else {
+      next = std::move(spare.back());
+      spare.pop_back();
+    }
     buf->MoveTail(cut, next.get());
     const uint64_t first_line = line;
     line += CountLines(buf->text());
