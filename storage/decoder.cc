@@ -88,6 +88,13 @@ enum KeyBit : uint32_t {
   kAnnotations = 1u << 18,
 };
 
+// Whether `key` is `literal`. The length is a constant, so the compiler compares in place
+// instead of calling memcmp: the decoder matches every key of every event this way.
+template <size_t N>
+bool KeyIs(std::string_view key, const char (&literal)[N]) {
+  return key.size() == N - 1 && std::memcmp(key.data(), literal, N - 1) == 0;
+}
+
 // The value of `*o`, made present (an absent one is constructed, a present one kept with its
 // buffers: decoding into a reused Event then allocates little).
 template <typename T>
@@ -250,7 +257,11 @@ bool EventReader::User(od::value v, std::string_view field, UserInfo* user) {
     std::string_view k = key;  // valid while the document is (the parser's string buffer)
     od::value val;
     if (auto e = f.value().get(val); e != simdjson::SUCCESS) return FailJson(e, field);
-    uint32_t bit = k == "username" ? 1 : k == "uid" ? 2 : k == "groups" ? 4 : k == "extra" ? 8 : 0;
+    uint32_t bit = KeyIs(k, "username") ? 1
+                   : KeyIs(k, "uid")    ? 2
+                   : KeyIs(k, "groups") ? 4
+                   : KeyIs(k, "extra")  ? 8
+                                        : 0;
     if (bit != 0) {
       if (seen & bit) return Fail(absl::StrCat("duplicate key \"", Sv(field), ".", Sv(k), "\""));
       seen |= bit;
@@ -269,22 +280,25 @@ bool EventReader::User(od::value v, std::string_view field, UserInfo* user) {
                    ? Fail(absl::StrCat("field ", Sv(path), ": expected an object"))
                    : FailJson(e, path);
       }
-      user->extra.emplace();
+      auto& entries = Engage(&user->extra);
+      size_t n = 0;  // entries decoded; those beyond are left from earlier use
       for (auto ef : extra) {
         std::string_view ek;
         if (auto e = ef.unescaped_key().get(ek); e != simdjson::SUCCESS) return FailJson(e, path);
-        std::string ekey(ek);
-        for (const auto& [existing, unused] : *user->extra) {
-          if (existing == ekey) {
-            return Fail(absl::StrCat("duplicate key \"", Sv(path), ".", ekey, "\""));
+        for (size_t i = 0; i < n; ++i) {
+          if (entries[i].first == ek) {
+            return Fail(absl::StrCat("duplicate key \"", Sv(path), ".", Sv(ek), "\""));
           }
         }
+        if (n == entries.size()) entries.emplace_back();
+        auto& [ekey, values] = entries[n];
+        ekey.assign(ek.data(), ek.size());  // the key's bytes live until the next value
         od::value ev;
         if (auto e = ef.value().get(ev); e != simdjson::SUCCESS) return FailJson(e, path);
-        std::vector<std::string> values;
         if (!StringList(ev, JoinPath(&extra_path_, path, ekey), &values)) return false;
-        user->extra->emplace_back(std::move(ekey), std::move(values));
+        ++n;
       }
+      entries.resize(n);
     } else {
       if (!AppendUnknown(k, val, 2, &unknown_keys, &user->unknown_fields)) return false;
     }
@@ -440,62 +454,62 @@ bool EventReader::Read(const char* data, size_t len, size_t capacity, Event* eve
     uint32_t bit = 0;
     bool ok = true;
     // Dispatch on the key; the most frequent keys first.
-    if (key == "level") {
+    if (KeyIs(key, "level")) {
       bit = kLevel, ok = !(seen & bit) && String(val, key, &event->level);
-    } else if (key == "auditID") {
+    } else if (KeyIs(key, "auditID")) {
       bit = kAuditId, ok = !(seen & bit) && String(val, key, &event->audit_id);
-    } else if (key == "stage") {
+    } else if (KeyIs(key, "stage")) {
       bit = kStage, ok = !(seen & bit) && String(val, key, &event->stage);
-    } else if (key == "requestURI") {
+    } else if (KeyIs(key, "requestURI")) {
       bit = kRequestUri, ok = !(seen & bit) && OptString(val, key, &event->request_uri);
-    } else if (key == "verb") {
+    } else if (KeyIs(key, "verb")) {
       bit = kVerb, ok = !(seen & bit) && String(val, key, &event->verb);
-    } else if (key == "user") {
+    } else if (KeyIs(key, "user")) {
       bit = kUser, ok = !(seen & bit) && User(val, key, &event->user);
-    } else if (key == "sourceIPs") {
+    } else if (KeyIs(key, "sourceIPs")) {
       bit = kSourceIps;
       if (!(seen & bit)) ok = StringList(val, key, &Engage(&event->source_ips));
-    } else if (key == "userAgent") {
+    } else if (KeyIs(key, "userAgent")) {
       bit = kUserAgent, ok = !(seen & bit) && OptString(val, key, &event->user_agent);
-    } else if (key == "objectRef") {
+    } else if (KeyIs(key, "objectRef")) {
       bit = kObjectRef;
       if (!(seen & bit)) ok = ObjRef(val, &Engage(&event->object_ref));
-    } else if (key == "responseStatus") {
+    } else if (KeyIs(key, "responseStatus")) {
       bit = kResponseStatus;
       std::string_view raw;
       if (!(seen & bit)) {
         ok = Raw(val, key, 1, &raw) && ResponseCode(raw, &event->code);
         Engage(&event->response_status).assign(raw);
       }
-    } else if (key == "requestObject" || key == "responseObject") {
-      bool request = key == "requestObject";
+    } else if (KeyIs(key, "requestObject") || KeyIs(key, "responseObject")) {
+      bool request = KeyIs(key, "requestObject");
       bit = request ? kRequestObject : kResponseObject;
       std::string_view raw;
       if (!(seen & bit)) {
         ok = Raw(val, key, 1, &raw);
         Engage(request ? &event->request_object : &event->response_object).assign(raw);
       }
-    } else if (key == "requestReceivedTimestamp") {
+    } else if (KeyIs(key, "requestReceivedTimestamp")) {
       bit = kReceivedTs;
       if (!(seen & bit)) {
         ok = OptString(val, key, &event->request_received_timestamp) &&
              Timestamp(key, *event->request_received_timestamp, &event->request_received_time);
       }
-    } else if (key == "stageTimestamp") {
+    } else if (KeyIs(key, "stageTimestamp")) {
       bit = kStageTs;
       ok = !(seen & bit) && String(val, key, &event->stage_timestamp) &&
            Timestamp(key, event->stage_timestamp, &event->stage_time);
-    } else if (key == "annotations") {
+    } else if (KeyIs(key, "annotations")) {
       bit = kAnnotations;
       if (!(seen & bit)) ok = Annotations(val, &Engage(&event->annotations));
-    } else if (key == "kind") {
+    } else if (KeyIs(key, "kind")) {
       bit = kKind, ok = !(seen & bit) && OptString(val, key, &event->kind);
-    } else if (key == "apiVersion") {
+    } else if (KeyIs(key, "apiVersion")) {
       bit = kApiVersion, ok = !(seen & bit) && OptString(val, key, &event->api_version);
-    } else if (key == "impersonatedUser") {
+    } else if (KeyIs(key, "impersonatedUser")) {
       bit = kImpersonated;
       if (!(seen & bit)) ok = User(val, key, &Engage(&event->impersonated_user));
-    } else if (key == "authenticationMetadata") {
+    } else if (KeyIs(key, "authenticationMetadata")) {
       bit = kAuthnMeta;
       std::string_view raw;
       if (!(seen & bit)) {

@@ -254,6 +254,9 @@ std::vector<std::string> VariedEvents() {
       R"("user":{"uid":"u-1","extra":{"scopes":["x","y"]},"more":true},)"
       R"("objectRef":{"resource":"pods","name":"p","uid":"o-1","resourceVersion":"9","x":1},)"
       R"("requestReceivedTimestamp":"2024-05-01T10:00:00Z","stageTimestamp":"2024-05-01T10:00:01Z"})",
+      R"({"level":"Metadata","auditID":"d-4","stage":"ResponseComplete","verb":"get",)"
+      R"("user":{"username":"sa","extra":{"a":["1","2","3"],"b":["z"]}},)"
+      R"("requestReceivedTimestamp":"2024-05-01T10:00:00Z","stageTimestamp":"2024-05-01T10:00:01Z"})",
       R"({"level":"Metadata","auditID":"c-3","stage":"Panic","verb":"get","user":{},)"
       R"("sourceIPs":[],"requestReceivedTimestamp":"2024-05-01T10:00:00.1+02:00",)"
       R"("stageTimestamp":"2024-05-01T10:00:00.2+02:00"})",
