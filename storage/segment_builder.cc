@@ -93,13 +93,16 @@ using SvIndex = absl::flat_hash_map<std::string_view, uint32_t, SvHash, std::equ
 class Interner {
  public:
   uint32_t Code(std::string_view v) {
-    auto it = index_.find(v);
-    if (it == index_.end()) {
-      std::string_view copy = arena_.Copy(v);
-      it = index_.emplace(copy, static_cast<uint32_t>(dict_.size())).first;
-      dict_.push_back(copy);
-    }
-    return it->second;
+    // One hash and probe for a new value too: most values of the auditID, requestURI and name
+    // columns are new.
+    return index_
+        .lazy_emplace(v,
+                      [&](const SvIndex::constructor& ctor) {
+                        std::string_view copy = arena_.Copy(v);
+                        ctor(copy, static_cast<uint32_t>(dict_.size()));
+                        dict_.push_back(copy);
+                      })
+        ->second;
   }
   const std::vector<std::string_view>& dict() const { return dict_; }
   // Appends varint(ndict) lpstring*.
