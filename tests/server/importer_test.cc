@@ -71,6 +71,39 @@ TEST(ImporterTest, JsonLinesAreCutAtLineBoundariesWithFileLineNumbers) {
   EXPECT_EQ(progress.back().events, 500u);
 }
 
+// Lines longer than a chunk among short ones, with chunk buffers reused from chunk to chunk:
+// every chunk is whole lines, and together they are the file.
+TEST(ImporterTest, LinesLongerThanAChunkAndReusedBuffers) {
+  testing::TempDir dir;
+  std::vector<std::string> lines = testing::MakeEvents("long", 60);
+  for (size_t i = 3; i < lines.size(); i += 7) {  // not the first: it tells lines from a document
+    lines[i].insert(lines[i].size() - 1, absl::StrCat(",\"pad\":\"", std::string(9000, 'x'), "\""));
+  }
+  const std::string text = absl::StrJoin(lines, "\n") + "\n";
+  testing::WriteFileOrDie(dir.Sub("a.jsonl"), text);
+  std::vector<Captured> chunks;
+  std::mutex mu;
+  ImportSink sink = [&](const ImportChunk& c, IngestStats* stats) {
+    std::lock_guard<std::mutex> l(mu);
+    return Capture(&chunks)(c, stats);
+  };
+  ImportOptions options;
+  options.chunk_bytes = 4096;  // smaller than the long lines
+  options.chunks_in_flight = 2;
+  ASSERT_OK_AND_ASSIGN(IngestStats stats, ImportFile(dir.Sub("a.jsonl"), sink, nullptr, options));
+  EXPECT_EQ(stats.decoded, lines.size());
+  ASSERT_GT(chunks.size(), 10u);
+  std::sort(chunks.begin(), chunks.end(),
+            [](const Captured& a, const Captured& b) { return a.first_line < b.first_line; });
+  std::string joined;
+  for (const auto& c : chunks) {
+    EXPECT_EQ(c.text.back(), '\n');
+    EXPECT_EQ(c.text.substr(0, c.text.find('\n')), lines[c.first_line - 1]);
+    joined += c.text;
+  }
+  EXPECT_TRUE(joined == text);
+}
+
 TEST(ImporterTest, GzipFileAndLastLineWithoutNewline) {
   testing::TempDir dir;
   std::string text = testing::MakeEventJson("g1") + "\n" + testing::MakeEventJson("g2");
