@@ -81,8 +81,12 @@ Stream::Group* Stream::GroupOf(TimeMicros bucket, std::string_view ns) {
 }
 
 void Stream::Seal(Group* group) {
-  group->max_rows = std::max(group->max_rows, group->builder->rows());
-  env_->PutSegment(group->prefix, group->builder->Finish(), &batch_);
+  const size_t rows = group->builder->rows();
+  group->max_rows = std::max(group->max_rows, rows);
+  env_->PutSegment(
+      group->prefix,
+      group->builder->Finish(rows < kSmallSegmentRows ? kSmallSegmentZstdLevel : kSegmentZstdLevel),
+      &batch_);
 }
 
 absl::Status Stream::Add(std::span<const Event> events) {

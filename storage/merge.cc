@@ -18,11 +18,9 @@
 namespace kq::storage {
 namespace {
 
-// A segment with fewer rows is "small" and gets merged.
-constexpr uint64_t kSmallRows = 16384;
 // Background merges of a group of an open bucket (the newest hour appended to) wait until its
-// small segments hold kSmallRows rows together, or number kMaxSmallSegments: most rows are then
-// rewritten once, not once per fan-in step. Groups of closed buckets merge any two small
+// small segments hold kSmallSegmentRows rows together, or number kMaxSmallSegments: most rows are
+// then rewritten once, not once per fan-in step. Groups of closed buckets merge any two small
 // segments, as Flush does.
 constexpr size_t kMaxSmallSegments = 64;
 
@@ -87,7 +85,7 @@ absl::StatusOr<uint64_t> EnvironmentImpl::MergeSmallSegments(bool all) {
       if (!all && bucket >= open_bucket && picked.size() < kMaxSmallSegments) {
         uint64_t small_rows = 0;
         for (const Candidate* c : picked) small_rows += c->summary.rows;
-        if (small_rows < kSmallRows) continue;
+        if (small_rows < kSmallSegmentRows) continue;
       }
       // Merge in runs of at most kMaxSegmentRows rows.
       size_t start = 0;
@@ -175,7 +173,7 @@ absl::StatusOr<uint64_t> EnvironmentImpl::MergeSmallSegments(bool all) {
       status = s.status();
       break;
     }
-    if (s->rows < kSmallRows) group.candidates.push_back({std::move(key), *std::move(s)});
+    if (s->rows < kSmallSegmentRows) group.candidates.push_back({std::move(key), *std::move(s)});
   }
   close_group();
   if (status.ok()) status = FromRocks(it->status(), dir_);

@@ -76,16 +76,24 @@ struct EncodedSegment {
 
 struct DecodedRows;
 
-// The zstd level of the store's segment columns and bodies, appended and merged. On kq gen
-// traffic level 1 took a quarter of the CPU of level 6 for 3.6 % more bytes, and fewer bytes
-// than levels 2 to 4 (docs/benchmarks.md "Segment compression level").
+// The zstd level of the store's segment columns and bodies as they stay. On kq gen traffic
+// level 1 took a quarter of the CPU of level 6 for 3.6 % more bytes, and fewer bytes than
+// levels 2 to 4 (docs/benchmarks.md "Segment compression level").
 inline constexpr int kSegmentZstdLevel = 1;
+
+// A segment with fewer rows is small: the background merges and Flush merge the small
+// segments of a (bucket, namespace) into larger ones, encoded again at kSegmentZstdLevel.
+inline constexpr uint64_t kSmallSegmentRows = 16384;
+
+// The zstd level (zstd's fast mode) of small segments as appended: they are merged and
+// compressed again soon, so a fast level saves CPU and no bytes in the end (5 % of a 1M-event
+// import, the same store; docs/benchmarks.md "Streamed appends").
+inline constexpr int kSmallSegmentZstdLevel = -2;
 
 // Collects events and encodes them as one segment. The env attribution is not stored.
 class SegmentBuilder {
  public:
-  // `zstd_level`: compression level of every column (1 fast .. 19 small).
-  explicit SegmentBuilder(int zstd_level = kSegmentZstdLevel);
+  SegmentBuilder();
   ~SegmentBuilder();
   SegmentBuilder(const SegmentBuilder&) = delete;
   SegmentBuilder& operator=(const SegmentBuilder&) = delete;
@@ -95,8 +103,9 @@ class SegmentBuilder {
   // rebuilding Events: how merges copy segments. The summary's raw_bytes does not count them.
   void AddRows(const DecodedRows& rows);
   size_t rows() const;
-  // Encodes the rows added so far, sorted by requestReceivedTimestamp, and resets the builder.
-  EncodedSegment Finish();
+  // Encodes the rows added so far, sorted by requestReceivedTimestamp, every column and body
+  // block compressed at `zstd_level`, and resets the builder.
+  EncodedSegment Finish(int zstd_level = kSegmentZstdLevel);
 
  private:
   struct Impl;

@@ -283,7 +283,6 @@ class BlobBuilder {
 }  // namespace
 
 struct SegmentBuilder::Impl {
-  int level;
   size_t rows = 0;
   uint64_t raw_bytes = 0;
   std::vector<int64_t> ints[3];
@@ -296,9 +295,7 @@ struct SegmentBuilder::Impl {
   void AddColumn(uint32_t id, const std::optional<std::string>& v) { dicts[DictIndex(id)].Add(v); }
 };
 
-SegmentBuilder::SegmentBuilder(int zstd_level) : impl_(std::make_unique<Impl>()) {
-  impl_->level = zstd_level;
-}
+SegmentBuilder::SegmentBuilder() : impl_(std::make_unique<Impl>()) {}
 SegmentBuilder::~SegmentBuilder() = default;
 size_t SegmentBuilder::rows() const { return impl_->rows; }
 
@@ -403,7 +400,7 @@ void SegmentBuilder::AddRows(const DecodedRows& d) {
   }
 }
 
-EncodedSegment SegmentBuilder::Finish() {
+EncodedSegment SegmentBuilder::Finish(int zstd_level) {
   Impl& m = *impl_;
   EncodedSegment out;
   out.rows = m.rows;
@@ -424,7 +421,7 @@ EncodedSegment SegmentBuilder::Finish() {
   std::string raw;
   auto add = [&](uint32_t id, uint8_t encoding) {
     Encoded c{id, encoding, kCompNone, raw.size(), {}};
-    Compress(raw, m.level, &c.stored, &c.compression);
+    Compress(raw, zstd_level, &c.stored, &c.compression);
     columns.push_back(std::move(c));
     raw.clear();
   };
@@ -460,7 +457,7 @@ EncodedSegment SegmentBuilder::Finish() {
   add(static_cast<uint32_t>(Column::kSourceIps), kEncList);
   {
     Encoded c{static_cast<uint32_t>(InternalColumn::kRest), kEncChunkedBlob, kCompNone, 0, {}};
-    m.rest.EncodeChunked(perm, m.level, &c.stored);
+    m.rest.EncodeChunked(perm, zstd_level, &c.stored);
     c.raw_len = c.stored.size();
     columns.push_back(std::move(c));
   }
@@ -488,7 +485,7 @@ EncodedSegment SegmentBuilder::Finish() {
   auto body_block = [&](const BlobBuilder& b, std::string* block) {
     if (!b.any()) return;
     block->push_back(static_cast<char>(kBodyVersion));
-    b.EncodeChunked(perm, m.level, block);
+    b.EncodeChunked(perm, zstd_level, block);
   };
   body_block(m.request_bodies, &out.request_bodies);
   body_block(m.response_bodies, &out.response_bodies);

@@ -243,7 +243,7 @@ TEST(SegmentFormatTest, MalformedPackedLayoutsAreDataLoss) {
 TEST(SegmentFormatTest, BuilderStoresUuidAuditIdsPackedAndReadsThemBack) {
   ::kq::testing::EventGenerator gen(21);
   std::mt19937_64 rng(21);
-  SegmentBuilder builder(1);
+  SegmentBuilder builder;
   std::vector<std::string> ids;
   for (int i = 0; i < 2000; ++i) {
     Event e = gen.Next();

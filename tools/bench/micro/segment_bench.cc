@@ -16,22 +16,22 @@ namespace {
 
 storage::EncodedSegment Encode(size_t rows, int zstd_level) {
   const MicroCorpus& corpus = GetMicroCorpus(rows);
-  storage::SegmentBuilder builder(zstd_level);
+  storage::SegmentBuilder builder;
   for (const storage::Event& e : corpus.events) builder.Add(e);
-  return builder.Finish();
+  return builder.Finish(zstd_level);
 }
 
-// Encoding `range(0)` events into one segment at zstd level `range(1)` (appends use a fast
-// level, background merges a stronger one).
+// Encoding `range(0)` events into one segment at zstd level `range(1)` (appends of small
+// segments use a fast level, kept segments kSegmentZstdLevel).
 void BM_SegmentEncode(benchmark::State& state) {
   const size_t rows = static_cast<size_t>(state.range(0));
   const int level = static_cast<int>(state.range(1));
   const MicroCorpus& corpus = GetMicroCorpus(rows);
-  storage::SegmentBuilder builder(level);
+  storage::SegmentBuilder builder;
   size_t stored = 0;
   for (auto _ : state) {
     for (const storage::Event& e : corpus.events) builder.Add(e);
-    storage::EncodedSegment out = builder.Finish();
+    storage::EncodedSegment out = builder.Finish(level);
     stored = out.segment.size() + out.request_bodies.size() + out.response_bodies.size();
     benchmark::DoNotOptimize(out.segment.data());
   }
@@ -40,7 +40,7 @@ void BM_SegmentEncode(benchmark::State& state) {
   state.counters["segment_bytes"] = static_cast<double>(stored);
   state.counters["ratio"] = static_cast<double>(corpus.json_bytes) / static_cast<double>(stored);
 }
-BENCHMARK(BM_SegmentEncode)->Args({8192, 1})->Args({65536, 1})->Args({65536, 6});
+BENCHMARK(BM_SegmentEncode)->Args({8192, -2})->Args({8192, 1})->Args({65536, 1})->Args({65536, 6});
 
 // Parsing a stored segment and decoding every column (what a merge or a whole-event read
 // does), bodies excluded.
