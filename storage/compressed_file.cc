@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 
 namespace kq::storage {
 namespace {
@@ -38,18 +39,16 @@ class Source {
   // Ensures some input is buffered unless at end of file. Returns false at end of file.
   [[nodiscard]] absl::StatusOr<bool> Fill() {
     if (pos_ < end_) return true;
-    if (eof_) return false;
     buf_.resize(kInputChunk);
-    ssize_t n;
-    do {
-      n = ::read(fd_, buf_.data(), buf_.size());
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return ErrnoStatus("cannot read", path_, errno);
+    KQ_ASSIGN_OR_RETURN(size_t n, ReadFile(buf_.data(), buf_.size()));
     pos_ = 0;
-    end_ = static_cast<size_t>(n);
-    read_ += static_cast<uint64_t>(n);
-    if (n == 0) eof_ = true;
+    end_ = n;
     return n > 0;
+  }
+  // Reads up to `n` bytes straight into `buf`, bypassing the buffer, which must be empty
+  // (available() == 0). Returns 0 at end of file.
+  [[nodiscard]] absl::StatusOr<size_t> ReadUnbuffered(char* buf, size_t n) {
+    return ReadFile(buf, n);
   }
   const char* data() const { return buf_.data() + pos_; }
   size_t available() const { return end_ - pos_; }
@@ -59,6 +58,18 @@ class Source {
   int fd_;
   std::string path_;
   uint64_t size_;
+  [[nodiscard]] absl::StatusOr<size_t> ReadFile(char* buf, size_t n) {
+    if (eof_) return 0;
+    ssize_t got;
+    do {
+      got = ::read(fd_, buf, n);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) return ErrnoStatus("cannot read", path_, errno);
+    read_ += static_cast<uint64_t>(got);
+    if (got == 0) eof_ = true;
+    return static_cast<size_t>(got);
+  }
+
   std::vector<char> buf_;
   size_t pos_ = 0, end_ = 0;
   uint64_t read_ = 0;
@@ -69,6 +80,8 @@ class PlainReader : public CompressedFileReader {
  public:
   explicit PlainReader(std::unique_ptr<Source> src) : src_(std::move(src)) {}
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    // Large reads go straight to the caller's buffer (kq import reads 8 MiB at a time).
+    if (src_->available() == 0 && n >= kInputChunk) return src_->ReadUnbuffered(buf, n);
     auto more = src_->Fill();
     if (!more.ok()) return more.status();
     if (!*more) return 0;
