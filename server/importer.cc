@@ -1,10 +1,10 @@
 #include "server/importer.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
-#include <deque>
-#include <future>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -127,52 +127,77 @@ absl::StatusOr<IngestStats> ImportFile(const std::string& path, const ImportSink
     return total;
   }
 
-  // Chunks handed to the sink, oldest first; each owns its text while the sink works on it.
+  // Chunks handed to the sink; each owns its text while the sink works on it. A worker that
+  // stored its chunk gets the next one at once, whichever chunk finishes first (waiting for the
+  // oldest would leave a worker idle whenever a later chunk is stored sooner).
   struct InFlight {
     std::unique_ptr<TextBuffer> text;
     IngestStats stats;
-    std::promise<absl::Status> done;
-    std::future<absl::Status> stored = done.get_future();
+    absl::Status status;
+    bool finished = false;  // guarded by done_mu
   };
-  std::deque<std::unique_ptr<InFlight>> in_flight;
+  std::vector<std::unique_ptr<InFlight>> in_flight;
+  std::mutex done_mu;
+  std::condition_variable done_cv;
   // Buffers of stored chunks, reused for the next ones: a fresh buffer of several MiB would be
   // new pages from the kernel each time (page faults cost as much as the reading).
   std::vector<std::unique_ptr<TextBuffer>> spare;
   // The sink runs on threads that live for the whole file, not one per chunk: its per-thread
   // state (the pipeline's decoder and reused events) is kept from chunk to chunk.
-  // Declared after in_flight so that it is joined first.
+  // Declared after in_flight and done_mu so that it is joined first.
   const size_t max_in_flight = std::max<size_t>(options.chunks_in_flight, 1);
   WorkerPool pool(max_in_flight, max_in_flight);
-  auto finish_oldest = [&]() -> absl::Status {
-    std::unique_ptr<InFlight> f = std::move(in_flight.front());
-    in_flight.pop_front();
-    absl::Status status = f->stored.get();
+  // Waits for a chunk in flight to be stored and returns its status.
+  auto finish_one = [&]() -> absl::Status {
+    std::unique_ptr<InFlight> f;
+    {
+      std::unique_lock<std::mutex> l(done_mu);
+      auto finished = [&] {
+        return std::find_if(in_flight.begin(), in_flight.end(),
+                            [](const auto& c) { return c->finished; });
+      };
+      done_cv.wait(l, [&] { return finished() != in_flight.end(); });
+      auto it = finished();
+      f = std::move(*it);
+      in_flight.erase(it);
+    }
     spare.push_back(std::move(f->text));
     total.Merge(f->stats);
     report();
-    return status;
+    return f->status;
   };
   // Waits for every chunk in flight; returns `status` if it is an error, else the first error
   // of those chunks.
   auto finish_all = [&](absl::Status status) -> absl::Status {
-    while (!in_flight.empty()) status.Update(finish_oldest());
+    while (!in_flight.empty()) status.Update(finish_one());
     return status;
   };
   auto send = [&](std::unique_ptr<TextBuffer> text, uint64_t first_line) -> absl::Status {
     while (in_flight.size() >= max_in_flight) {
-      KQ_RETURN_IF_ERROR(finish_oldest());
+      KQ_RETURN_IF_ERROR(finish_one());
     }
     auto f = std::make_unique<InFlight>();
     f->text = std::move(text);
     InFlight* raw = f.get();
+    {
+      std::lock_guard<std::mutex> l(done_mu);
+      in_flight.push_back(std::move(f));
+    }
     // At most max_in_flight tasks are queued or running: Submit cannot find the queue full.
-    if (!pool.Submit([&sink, &source, raw, first_line] {
-          raw->done.set_value(
-              sink({raw->text->text(), TextKind::kLines, first_line, source}, &raw->stats));
+    if (!pool.Submit([&, raw, first_line] {
+          absl::Status status =
+              sink({raw->text->text(), TextKind::kLines, first_line, source}, &raw->stats);
+          {
+            std::lock_guard<std::mutex> l(done_mu);
+            raw->status = std::move(status);
+            raw->finished = true;
+          }
+          done_cv.notify_one();
         })) {
+      std::lock_guard<std::mutex> l(done_mu);
+      in_flight.pop_back();
       return absl::InternalError("import: no worker free for a chunk");
     }
-    in_flight.push_back(std::move(f));
     return absl::OkStatus();
   };
 
