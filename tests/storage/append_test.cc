@@ -3,6 +3,7 @@
 // Append (or one store) to the next. AppendStream: parts stored as one Append, all or nothing.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include <atomic>
 #include <map>
@@ -13,7 +14,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/time.h"
+#include "storage/environment_impl.h"
 #include "storage/event_json.h"
+#include "storage/segment.h"
 #include "storage/store.h"
 #include "tests/storage/event_generator.h"
 #include "tests/storage/store_test_util.h"
@@ -214,6 +217,58 @@ TEST(AppendTest, AStreamDestroyedWithoutCommitStoresAndClaimsNothing) {
   EXPECT_EQ(r.stored, events.size());
   EXPECT_EQ(r.duplicates, 0u);
   EXPECT_EQ(Jsons(ScanAll(prod->NewReader().get(), ScanRange())), Jsons(events));
+}
+
+// The whole segments `env` stores (narrow part and wide part joined), in key order.
+std::vector<std::string> StoredSegments(Environment* env) {
+  auto* impl = dynamic_cast<EnvironmentImpl*>(env);
+  std::vector<std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl->db()->NewIterator(rocksdb::ReadOptions(), impl->cf(EnvironmentImpl::kSegments)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const bool wide = it->key().size() > 0 && it->key()[it->key().size() - 1] == kWideSuffix;
+    if (wide && !out.empty()) {
+      out.back() += it->value().ToString();
+    } else {
+      out.push_back(it->value().ToString());
+    }
+  }
+  EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+  return out;
+}
+
+// A small segment is appended at the fast zstd level (merges encode it again), a segment of
+// kSmallSegmentRows rows or more at the level segments keep.
+TEST(AppendTest, SmallSegmentsAreAppendedAtTheFastLevelLargeOnesAtTheKeptLevel) {
+  EventGenerator gen(41);
+  std::vector<Event> events;
+  for (size_t i = 0; i < kSmallSegmentRows; ++i) {
+    Event e = gen.Next();
+    e.audit_id = absl::StrCat("lvl-", i);
+    e.request_received_time = kDay0 + static_cast<TimeMicros>(i) * 1000;
+    e.request_received_timestamp = FormatTimestamp(e.request_received_time);
+    e.object_ref.emplace().ns = "one";  // one (hour, namespace) group
+    events.push_back(std::move(e));
+  }
+  for (size_t rows : {size_t{1000}, size_t{kSmallSegmentRows}}) {
+    TempDir dir;
+    auto store = OpenStore(dir, "a");
+    ASSERT_NE(store, nullptr);
+    const std::span<const Event> batch(events.data(), rows);
+    ASSERT_OK(store->Find("prod")->Append(batch, nullptr));
+    SegmentBuilder builder;
+    for (const Event& e : batch) builder.Add(e);
+    const int level = rows < kSmallSegmentRows ? kSmallSegmentZstdLevel : kSegmentZstdLevel;
+    const std::vector<std::string> stored = StoredSegments(store->Find("prod"));
+    ASSERT_EQ(stored.size(), 1u) << rows;
+    EXPECT_TRUE(stored[0] == builder.Finish(level).segment) << rows << " rows";
+    for (const Event& e : batch) builder.Add(e);
+    EXPECT_FALSE(
+        stored[0] ==
+        builder.Finish(level == kSegmentZstdLevel ? kSmallSegmentZstdLevel : kSegmentZstdLevel)
+            .segment)
+        << rows << " rows: the levels give the same bytes, the test shows nothing";
+  }
 }
 
 }  // namespace
