@@ -162,13 +162,22 @@ TEST(AppendTest, ReusedBuilderCarriesNothingBetweenAppendsOrStores) {
   EXPECT_EQ(Jsons(ScanAll(b->Find("prod")->NewReader().get(), ScanRange())), Jsons(to_b));
 }
 
-TEST(AppendTest, AStreamStoresItsPartsAtCommitAsOneAppend) {
-  TempDir dir;
-  auto store = OpenStore(dir, "a");
-  ASSERT_NE(store, nullptr);
-  Environment* prod = store->Find("prod");
+// A store with one environment, prod, for the AppendStream tests.
+class AppendStreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = OpenStore(dir_, "a");
+    ASSERT_NE(store_, nullptr);
+    prod_ = store_->Find("prod");
+  }
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+  Environment* prod_ = nullptr;
+};
+
+TEST_F(AppendStreamTest, PartsAreStoredAtCommitAsOneAppend) {
   const std::vector<Event> events = DistinctEvents(21, 900);
-  std::unique_ptr<AppendStream> stream = prod->BeginAppend();
+  std::unique_ptr<AppendStream> stream = prod_->BeginAppend();
   // Parts through one reused vector, overwritten after each Add: the stream keeps no reference.
   std::vector<Event> part;
   for (size_t start = 0; start < events.size(); start += 100) {
@@ -179,14 +188,14 @@ TEST(AppendTest, AStreamStoresItsPartsAtCommitAsOneAppend) {
     for (Event& e : part) e = DistinctEvents(99, 1)[0];
   }
   // Nothing is visible before Commit.
-  EXPECT_TRUE(ScanAll(prod->NewReader().get(), ScanRange()).empty());
+  EXPECT_TRUE(ScanAll(prod_->NewReader().get(), ScanRange()).empty());
   AppendResult r;
   ASSERT_OK(stream->Commit(&r));
   EXPECT_EQ(r.stored, 900u);
   EXPECT_EQ(r.duplicates, 1u);
-  EXPECT_EQ(Jsons(ScanAll(prod->NewReader().get(), ScanRange())), Jsons(events));
+  EXPECT_EQ(Jsons(ScanAll(prod_->NewReader().get(), ScanRange())), Jsons(events));
   for (size_t i = 0; i < events.size(); i += 89) {
-    EXPECT_EQ(FoundByAuditId(prod, events[i].audit_id), 1u) << events[i].audit_id;
+    EXPECT_EQ(FoundByAuditId(prod_, events[i].audit_id), 1u) << events[i].audit_id;
   }
   // A committed stream takes nothing more.
   EXPECT_THAT(stream->Add(events), testing::StatusIs(absl::StatusCode::kFailedPrecondition,
@@ -194,29 +203,25 @@ TEST(AppendTest, AStreamStoresItsPartsAtCommitAsOneAppend) {
   EXPECT_THAT(stream->Commit(&r), testing::StatusIs(absl::StatusCode::kFailedPrecondition,
                                                     ::testing::HasSubstr("Commit")));
   // Its events are stored: appending them again stores none.
-  ASSERT_OK(prod->Append(events, &r));
+  ASSERT_OK(prod_->Append(events, &r));
   EXPECT_EQ(r.stored, 0u);
   EXPECT_EQ(r.duplicates, events.size());
 }
 
-TEST(AppendTest, AStreamDestroyedWithoutCommitStoresAndClaimsNothing) {
-  TempDir dir;
-  auto store = OpenStore(dir, "a");
-  ASSERT_NE(store, nullptr);
-  Environment* prod = store->Find("prod");
+TEST_F(AppendStreamTest, DestroyedWithoutCommitItStoresAndClaimsNothing) {
   const std::vector<Event> events = DistinctEvents(31, 400);
   {
-    std::unique_ptr<AppendStream> stream = prod->BeginAppend();
+    std::unique_ptr<AppendStream> stream = prod_->BeginAppend();
     ASSERT_OK(stream->Add(events));
   }
-  EXPECT_TRUE(ScanAll(prod->NewReader().get(), ScanRange()).empty());
-  EXPECT_EQ(FoundByAuditId(prod, events[0].audit_id), 0u);
+  EXPECT_TRUE(ScanAll(prod_->NewReader().get(), ScanRange()).empty());
+  EXPECT_EQ(FoundByAuditId(prod_, events[0].audit_id), 0u);
   // Its claims were given back: the same events are stored now, not skipped as duplicates.
   AppendResult r;
-  ASSERT_OK(prod->Append(events, &r));
+  ASSERT_OK(prod_->Append(events, &r));
   EXPECT_EQ(r.stored, events.size());
   EXPECT_EQ(r.duplicates, 0u);
-  EXPECT_EQ(Jsons(ScanAll(prod->NewReader().get(), ScanRange())), Jsons(events));
+  EXPECT_EQ(Jsons(ScanAll(prod_->NewReader().get(), ScanRange())), Jsons(events));
 }
 
 // The whole segments `env` stores (narrow part and wide part joined), in key order.
