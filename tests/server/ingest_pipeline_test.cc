@@ -26,7 +26,7 @@ using ::testing::HasSubstr;
 
 // 3,000 events over three namespaces and a minute each, one line each, with a duplicate of
 // line 10 at line 2,001, a malformed line at line 700, a blank line, and a last line without
-// its newline. About 1.5 MB: more than the pipeline stores in one stream part (256 events)
+// its newline. About 1.5 MB: more than the pipeline stores in one stream part (64 events)
 // and above its streaming threshold (1 MiB).
 std::vector<std::string> TextLines() {
   std::vector<std::string> lines;
