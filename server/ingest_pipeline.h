@@ -1,8 +1,10 @@
 // The ingest pipeline every source goes through (webhook, gRPC Ingest, file tail, embedded
 // import): decode -> attribute env + cluster -> audit policy (optional) -> Environment::Append
 // (durable; dedupe in the store; concurrent batches grouped, see append_combiner.h) -> publish to
-// Tail streams. Every item that cannot be decoded is kept in the environment's quarantine with
-// its source and reason; nothing is dropped.
+// Tail streams. A JSON lines text of 1 MiB or more (an import chunk) is instead decoded and
+// stored 64 events at a time through one storage::AppendStream, still one durable write.
+// Every item that cannot be decoded is kept in the environment's quarantine with its source
+// and reason; nothing is dropped.
 //
 // Admission is bounded: at most `queue_depth` batches are in the pipeline at once; TryAdmit
 // fails beyond that so callers can push back (HTTP 429, gRPC RESOURCE_EXHAUSTED) instead of
