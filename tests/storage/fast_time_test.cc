@@ -41,5 +41,23 @@ TEST(FastTimeTest, RefusesOtherShapesAndInvalidDates) {
   EXPECT_FALSE(IsCanonicalTimestamp("2018-10-25T13:58:49Z", 1540475929LL * kMicrosPerSecond));
 }
 
+// IsCanonicalTimestamp(text, t) is true exactly when text is t's canonical form: checked
+// against formatting on texts one character away from it (other digits, other separators,
+// invalid dates such as day 31 of a 30-day month).
+TEST(FastTimeTest, IsCanonicalOnlyForTheCanonicalText) {
+  std::mt19937_64 rng(9);
+  std::uniform_int_distribution<int64_t> any(0, 253402300799LL * kMicrosPerSecond);
+  const std::string kChars = "0123456789-:.TZ+ ";
+  for (int i = 0; i < 20000; ++i) {
+    const TimeMicros t = any(rng);
+    char buf[kCanonicalTimestampSize];
+    ASSERT_TRUE(FormatCanonicalTimestamp(t, buf));
+    const std::string canonical(buf, sizeof(buf));
+    std::string text = canonical;
+    text[rng() % text.size()] = kChars[rng() % kChars.size()];
+    ASSERT_EQ(IsCanonicalTimestamp(text, t), text == canonical) << text << " for " << canonical;
+  }
+}
+
 }  // namespace
 }  // namespace kq::storage
