@@ -52,7 +52,10 @@ class TextBuffer {
   absl::StatusOr<bool> Fill(storage::CompressedFileReader* file, size_t want) {
     while (size_ < want) {
       if (size_ == capacity_) Grow(std::max(want, 2 * capacity_));
-      KQ_ASSIGN_OR_RETURN(size_t n, file->Read(data_.get() + size_, capacity_ - size_));
+      // No more than `want`: a reused buffer that grew for a long line must not make every
+      // later chunk as large.
+      KQ_ASSIGN_OR_RETURN(size_t n,
+                          file->Read(data_.get() + size_, std::min(capacity_, want) - size_));
       if (n == 0) return false;
       size_ += n;
     }

@@ -1,6 +1,7 @@
 #include "server/ingest_pipeline.h"
 
 #include <algorithm>
+#include <span>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -30,6 +31,23 @@ constexpr size_t kStreamedPartEvents = 64;
 // A reused Event that held more JSON than this is released after its part, so that one large
 // event does not keep its buffers' size for the thread's life.
 constexpr uint64_t kKeptEventBytes = 64u << 10;
+
+// Moves the events `policy` keeps (all when it is null) to the front of `events`, by swaps (an
+// Event keeps its buffers), sets their env and cluster, and returns how many it kept.
+size_t KeepAndAttribute(retention::PolicyApplier* policy, std::string_view env,
+                        std::string_view cluster, std::span<storage::Event> events) {
+  size_t kept = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (policy != nullptr && policy->Apply(&events[i]).action == retention::PolicyAction::kDrop) {
+      continue;
+    }
+    if (kept != i) std::swap(events[kept], events[i]);
+    storage::Event& ev = events[kept++];
+    ev.env.assign(env.data(), env.size());
+    ev.cluster.assign(cluster.data(), cluster.size());
+  }
+  return kept;
+}
 
 }  // namespace
 
@@ -181,21 +199,10 @@ absl::Status IngestPipeline::Commit(storage::Environment* env, std::string_view 
   retention::PolicyApplier* policy = policies_ == nullptr || events.empty()
                                          ? nullptr
                                          : policies_->Find(env->name(), source_kind, cluster);
-  if (policy != nullptr) {
-    size_t kept = 0;
-    for (size_t i = 0; i < events.size(); ++i) {
-      if (policy->Apply(&events[i]).action == retention::PolicyAction::kDrop) continue;
-      if (kept != i) events[kept] = std::move(events[i]);
-      ++kept;
-    }
-    local.filtered = events.size() - kept;
-    events.resize(kept);
-  }
+  const size_t kept = KeepAndAttribute(policy, env->name(), cluster, events);
+  local.filtered = events.size() - kept;
+  events.resize(kept);
   if (!events.empty()) {
-    for (auto& ev : events) {
-      ev.env = env->name();
-      ev.cluster = std::string(cluster);
-    }
     storage::AppendResult result;
     absl::Status s = combiners_.at(env->name())->Append(events, &result);
     if (!s.ok()) {
@@ -256,16 +263,8 @@ absl::Status IngestPipeline::IngestLinesStreamed(storage::Environment* env,
   std::string_view rest = text;
   while (!rest.empty()) {
     const size_t decoded = decoder.DecodeLinesInto(&rest, &line, part, &errors);
-    size_t kept = 0;  // part[0, kept): the events to store; swaps keep every Event's buffers
-    for (size_t i = 0; i < decoded; ++i) {
-      if (policy != nullptr && policy->Apply(&part[i]).action == retention::PolicyAction::kDrop) {
-        continue;
-      }
-      if (kept != i) std::swap(part[kept], part[i]);
-      storage::Event& ev = part[kept++];
-      ev.env = env->name();
-      ev.cluster.assign(cluster.data(), cluster.size());
-    }
+    const size_t kept = KeepAndAttribute(policy, env->name(), cluster,
+                                         std::span<storage::Event>(part.data(), decoded));
     local.filtered += decoded - kept;
     local.decoded += kept;
     const std::span<const storage::Event> events(part.data(), kept);

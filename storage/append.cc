@@ -134,7 +134,7 @@ absl::Status Stream::Commit(AppendResult* result) {
   AuditIdRun index_run;
   for (Group* g : order) {
     if (g->builder->rows() > 0) Seal(g);
-    for (uint32_t h : g->audit_hashes) index_run.AddHash(h, g->prefix);
+    for (uint32_t h : g->audit_hashes) index_run.Add(h, g->prefix);
   }
   std::optional<uint64_t> run_id;
   if (!index_run.empty()) run_id = env_->StageAuditIdRun(std::move(index_run), &batch_);

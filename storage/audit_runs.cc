@@ -5,7 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "common/coding.h"
 #include "common/strings.h"
-#include "storage/store_keys.h"
 
 namespace kq::storage {
 namespace {
@@ -14,11 +13,7 @@ constexpr uint8_t kRunVersion = 1;
 
 }  // namespace
 
-void AuditIdRun::Add(std::string_view audit_id, std::string_view group) {
-  AddHash(AuditIdHash(audit_id), group);
-}
-
-void AuditIdRun::AddHash(uint32_t audit_hash, std::string_view group) {
+void AuditIdRun::Add(uint32_t audit_hash, std::string_view group) {
   if (groups_.empty() || groups_.back() != group) groups_.emplace_back(group);
   keys_.emplace_back(audit_hash, static_cast<uint32_t>(groups_.size() - 1));
 }

@@ -19,11 +19,9 @@ namespace kq::storage {
 
 class AuditIdRun {
  public:
-  // Adds the key of `audit_id` in `group` (a SegmentPrefix). Keys of one group are added one
-  // after another (a write adds them group by group).
-  void Add(std::string_view audit_id, std::string_view group);
-  // Add, given the auditID's AuditIdHash.
-  void AddHash(uint32_t audit_hash, std::string_view group);
+  // Adds the key of an auditID, given its AuditIdHash, in `group` (a SegmentPrefix). Keys of one
+  // group are added one after another (a write adds them group by group).
+  void Add(uint32_t audit_hash, std::string_view group);
   // Sorts the keys by (hash, group) and drops repeats. Call once, after the last Add.
   void Seal();
 

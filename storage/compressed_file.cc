@@ -40,7 +40,7 @@ class Source {
   [[nodiscard]] absl::StatusOr<bool> Fill() {
     if (pos_ < end_) return true;
     buf_.resize(kInputChunk);
-    KQ_ASSIGN_OR_RETURN(size_t n, ReadFile(buf_.data(), buf_.size()));
+    KQ_ASSIGN_OR_RETURN(size_t n, ReadUnbuffered(buf_.data(), buf_.size()));
     pos_ = 0;
     end_ = n;
     return n > 0;
@@ -48,17 +48,6 @@ class Source {
   // Reads up to `n` bytes straight into `buf`, bypassing the buffer, which must be empty
   // (available() == 0). Returns 0 at end of file.
   [[nodiscard]] absl::StatusOr<size_t> ReadUnbuffered(char* buf, size_t n) {
-    return ReadFile(buf, n);
-  }
-  const char* data() const { return buf_.data() + pos_; }
-  size_t available() const { return end_ - pos_; }
-  void Consume(size_t n) { pos_ += n; }
-
- private:
-  int fd_;
-  std::string path_;
-  uint64_t size_;
-  [[nodiscard]] absl::StatusOr<size_t> ReadFile(char* buf, size_t n) {
     if (eof_) return 0;
     ssize_t got;
     do {
@@ -69,7 +58,14 @@ class Source {
     if (got == 0) eof_ = true;
     return static_cast<size_t>(got);
   }
+  const char* data() const { return buf_.data() + pos_; }
+  size_t available() const { return end_ - pos_; }
+  void Consume(size_t n) { pos_ += n; }
 
+ private:
+  int fd_;
+  std::string path_;
+  uint64_t size_;
   std::vector<char> buf_;
   size_t pos_ = 0, end_ = 0;
   uint64_t read_ = 0;

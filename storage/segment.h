@@ -86,7 +86,7 @@ inline constexpr int kSegmentZstdLevel = 1;
 inline constexpr uint64_t kSmallSegmentRows = 16384;
 
 // The zstd level (zstd's fast mode) of small segments as appended: they are merged and
-// compressed again soon, so a fast level saves CPU and no bytes in the end (5 % of a 1M-event
+// compressed again soon, so a fast level saves CPU and no bytes in the end (4 % of a 1M-event
 // import, the same store; docs/benchmarks.md "Streamed appends").
 inline constexpr int kSmallSegmentZstdLevel = -2;
 

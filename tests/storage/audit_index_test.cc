@@ -18,6 +18,7 @@
 #include "storage/environment_impl.h"
 #include "storage/hash.h"
 #include "storage/store.h"
+#include "storage/store_keys.h"
 #include "tests/storage/store_test_util.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -347,10 +348,10 @@ TEST(AuditIndexTest, ManySmallAppendsAreMovedIntoTheIndexInTheBackground) {
 
 TEST(AuditIdRunTest, RoundTripsAndRefusesCorruptValues) {
   AuditIdRun run;
-  run.Add("b", "group-1");
-  run.Add("a", "group-1");
-  run.Add("a", "group-1");  // a repeat: one key
-  run.Add("a", "group-2");
+  run.Add(AuditIdHash("b"), "group-1");
+  run.Add(AuditIdHash("a"), "group-1");
+  run.Add(AuditIdHash("a"), "group-1");  // a repeat: one key
+  run.Add(AuditIdHash("a"), "group-2");
   run.Seal();
   EXPECT_EQ(run.size(), 3u);
   const std::string value = run.Encode();
