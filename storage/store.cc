@@ -30,9 +30,6 @@ namespace {
 
 constexpr int kFormatVersion = 2;
 constexpr size_t kQuarantinePayloadLimit = 1u << 20;
-// Flush compacts the auditID index whole only while its files total at most this much (about
-// a million keys, a fraction of a second).
-constexpr uint64_t kSettleIndexBytes = 8ull << 20;
 constexpr const char* kCfNames[] = {"default", "segments",   "summaries", "bodies",
                                     "dedupe",  "quarantine", "auditids",  "auditruns"};
 
@@ -162,7 +159,10 @@ absl::Status EnvironmentImpl::OpenDb(const SharedResources& shared) {
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.write_buffer_manager = shared.write_buffers;
-  db_options.max_background_jobs = 2;
+  // One flush and two compactions at a time: Flush's manual compactions (non-exclusive) then run
+  // beside the auditID index compaction its ingestion starts, instead of after it (0.6 s at the
+  // end of a 10M-event import, docs/benchmarks.md).
+  db_options.max_background_jobs = 3;
   if (options_.rocksdb_log_file) {
     // RocksDB's own LOG (flushes, compactions, a stats dump every 10 minutes) rolls at 4 MiB and
     // keeps 2 old files: bounded at about 12 MiB however long kqd runs.
@@ -186,9 +186,9 @@ absl::Status EnvironmentImpl::OpenDb(const SharedResources& shared) {
     // Segment columns and bodies are zstd-compressed already; the rest is small.
     cf.compression = (i == kSegments || i == kBodies) ? rocksdb::kNoCompression : rocksdb::kZSTD;
     if (i == kAuditIds) {
-      // Index keys are small and alike: 16 KiB blocks, and zstd level 6 where they settle
-      // (level 9 made a 3M-event store no smaller and cost 1.6x the compaction CPU,
-      // docs/benchmarks.md).
+      // Index keys are small and alike: 16 KiB blocks, zstd at its default level (3) throughout.
+      // Level 6 for the oldest run made a 10M-event index 6 MB smaller (1.2 % of the store) and
+      // cost 7.7 s of CPU, a tenth of the import's (docs/benchmarks.md).
       rocksdb::BlockBasedTableOptions index_table = table;
       index_table.block_size = 16 << 10;
       // Keys arrive in hash order, so every new file overlaps all older ones: under leveled
@@ -196,18 +196,15 @@ absl::Status EnvironmentImpl::OpenDb(const SharedResources& shared) {
       // Universal compaction with a 100 % size-amplification bound merges the newer runs
       // into the oldest once they reach its size: the index is rewritten whole each time it
       // doubles (a constant number of times per key, not O(index) per flush), at most half of
-      // it is unsettled (sequence numbers kept, zstd level 3), and a look-up seeks a few runs
+      // it is unsettled (sequence numbers kept), and a look-up seeks a few runs
       // (no Bloom filter: it would cost 1.25 bytes per key). A 10M-event import spent 14.8 s
       // of CPU compacting the index with a 25 % bound, 9.2 s with 50 % and 7.4 s with 100 %;
-      // the settled index is the same size (docs/benchmarks.md). Flush compacts it only while
-      // small (kSettleIndexBytes). New keys arrive as ingested files (audit_index.cc).
+      // the settled index is the same size (docs/benchmarks.md). Flush leaves the index to
+      // it. New keys arrive as ingested files (audit_index.cc).
       cf.compaction_style = rocksdb::kCompactionStyleUniversal;
       cf.compaction_options_universal.max_size_amplification_percent = 100;
       cf.level0_file_num_compaction_trigger = 2;
       cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(index_table));
-      cf.bottommost_compression = rocksdb::kZSTD;
-      cf.bottommost_compression_opts.enabled = true;
-      cf.bottommost_compression_opts.level = 6;
     }
     cfs.emplace_back(kCfNames[i], cf);
   }
@@ -570,6 +567,7 @@ absl::Status EnvironmentImpl::Flush() {
   rocksdb::FlushOptions fo;
   KQ_RETURN_IF_ERROR(FromRocks(db_->Flush(fo, handles_), dir_));
   rocksdb::CompactRangeOptions co;
+  co.exclusive_manual_compaction = false;  // see max_background_jobs
   if (merged > 0) {
     // Merging left the small segments' bytes behind deletions; reclaim them now. Files of the
     // last level with nothing to drop are not rewritten, so this costs little on a store that
@@ -586,16 +584,6 @@ absl::Status EnvironmentImpl::Flush() {
   // this costs O(recent), not O(store).
   for (Cf c : {kDedupe, kAuditRuns}) {
     KQ_RETURN_IF_ERROR(FromRocks(db_->CompactRange(co, handles_[c], nullptr, nullptr), dir_));
-  }
-  // A small index is settled here (one run, zstd level 6, no sequence numbers: a third of a
-  // 100k-event store's index), at a cost bounded by kSettleIndexBytes; a larger one is left to
-  // universal compaction, so that Flush never costs O(index).
-  uint64_t index_bytes = 0;
-  if (db_->GetIntProperty(handles_[kAuditIds], rocksdb::DB::Properties::kTotalSstFilesSize,
-                          &index_bytes) &&
-      index_bytes <= kSettleIndexBytes) {
-    KQ_RETURN_IF_ERROR(
-        FromRocks(db_->CompactRange(co, handles_[kAuditIds], nullptr, nullptr), dir_));
   }
   return FromRocks(db_->FlushWAL(/*sync=*/true), dir_);
 }
