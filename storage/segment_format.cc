@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <array>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -41,29 +42,33 @@ constexpr size_t kUuidLen = 36;
 constexpr size_t kPackedUuidLen = 16;
 constexpr uint8_t kTailVerbatim = 0, kTailDelta = 1;
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
+// The value of each lowercase hex digit; 0xff for every other byte.
+constexpr std::array<uint8_t, 256> kHexValue = [] {
+  std::array<uint8_t, 256> t{};
+  t.fill(0xff);
+  for (int c = 0; c < 10; ++c) t['0' + c] = static_cast<uint8_t>(c);
+  for (int c = 0; c < 6; ++c) t['a' + c] = static_cast<uint8_t>(10 + c);
+  return t;
+}();
 
-bool IsHyphenAt(size_t i) { return i == 8 || i == 13 || i == 18 || i == 23; }
+// Where each of a canonical UUID's 16 bytes starts: its two hex digits.
+constexpr uint8_t kUuidByteAt[kPackedUuidLen] = {0,  2,  4,  6,  9,  11, 14, 16,
+                                                 19, 21, 24, 26, 28, 30, 32, 34};
 
 // Appends the 16 bytes of `s` when it is a canonical UUID (lowercase 8-4-4-4-12 hex).
 bool PackUuid(std::string_view s, std::string* out) {
-  if (s.size() != kUuidLen) return false;
-  char bytes[kPackedUuidLen];
-  size_t b = 0;
-  for (size_t i = 0; i < kUuidLen;) {
-    if (IsHyphenAt(i)) {
-      if (s[i++] != '-') return false;
-      continue;
-    }
-    int hi = HexValue(s[i]), lo = HexValue(s[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    bytes[b++] = static_cast<char>(hi << 4 | lo);
-    i += 2;
+  if (s.size() != kUuidLen || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') {
+    return false;
   }
+  char bytes[kPackedUuidLen];
+  uint8_t invalid = 0;  // the high bits of some digit's value: not a hex digit
+  for (size_t b = 0; b < kPackedUuidLen; ++b) {
+    uint8_t hi = kHexValue[static_cast<uint8_t>(s[kUuidByteAt[b]])];
+    uint8_t lo = kHexValue[static_cast<uint8_t>(s[kUuidByteAt[b] + 1])];
+    invalid |= hi | lo;
+    bytes[b] = static_cast<char>(hi << 4 | lo);
+  }
+  if (invalid & 0xf0) return false;
   out->append(bytes, kPackedUuidLen);
   return true;
 }
@@ -83,17 +88,14 @@ void AppendUuidEntry(const char* bytes, std::string* out) {
   out->append(text, sizeof(text));
 }
 
-// A varint whose bytes are exactly what PutVarint64 writes for its value.
+// A varint whose bytes are exactly what PutVarint64 writes for its value: no trailing zero
+// group, and a tenth byte (bit 63) only 1.
 bool GetCanonicalVarint(std::string_view* in, uint64_t* v) {
-  std::string_view before = *in;
+  const char* start = in->data();
   if (!GetVarint64(in, v)) return false;
-  char buf[10];
-  size_t n = 0;
-  for (uint64_t x = *v;; x >>= 7) {
-    buf[n++] = static_cast<char>((x & 0x7f) | (x >= 0x80 ? 0x80 : 0));
-    if (x < 0x80) break;
-  }
-  return before.size() - in->size() == n && before.substr(0, n) == std::string_view(buf, n);
+  size_t n = static_cast<size_t>(in->data() - start);
+  uint8_t last = static_cast<uint8_t>(start[n - 1]);
+  return n == 1 || (n < 10 ? last != 0 : last == 1);
 }
 
 // The UuidDict form (docs/format.md, "Compression codes") of `raw` into *packed when `raw`

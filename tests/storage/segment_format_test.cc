@@ -122,6 +122,12 @@ TEST(SegmentFormatTest, NonCanonicalVarintsRoundTrip) {
   raw.append("\xff", 1);      // truncated varint
   uint8_t compression;
   EXPECT_EQ(RoundTrip(raw, &compression), raw);
+  // Ten-byte codes: the tenth byte is canonical only as 0x01 (bit 63); bits past 64 are not.
+  std::string ten = DictBytes(dict, {1, 2, 3});
+  PutVarint64(&ten, ~0ull);
+  EXPECT_EQ(RoundTrip(ten, &compression), ten);
+  ten.append("\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 10);
+  EXPECT_EQ(RoundTrip(ten, &compression), ten);
   // A dictionary length written in two bytes: the whole column stays plain zstd.
   std::string odd;
   PutVarint64(&odd, dict.size());
