@@ -187,8 +187,9 @@ absl::Status EnvironmentImpl::OpenDb(const SharedResources& shared) {
     cf.compression = (i == kSegments || i == kBodies) ? rocksdb::kNoCompression : rocksdb::kZSTD;
     if (i == kAuditIds) {
       // Index keys are small and alike: 16 KiB blocks, zstd at its default level (3) throughout.
-      // Level 6 for the oldest run made a 10M-event index 6 MB smaller (1.2 % of the store) and
-      // cost 7.7 s of CPU, a tenth of the import's (docs/benchmarks.md).
+      // Level 6 for the oldest run (and so for ingested files: SstFileWriter takes the
+      // bottommost compression) made a 10M-event store 6 MB (1.2 %) smaller and cost its import
+      // about 5 % more CPU (docs/benchmarks.md).
       rocksdb::BlockBasedTableOptions index_table = table;
       index_table.block_size = 16 << 10;
       // Keys arrive in hash order, so every new file overlaps all older ones: under leveled
